@@ -190,7 +190,7 @@ public final class ScalarBackend extends HostBackend {
             double scale = Math.scalb(1.0, (scales.get(ValueLayout.JAVA_BYTE, row * groups + g) & 0xFF) - 127);
             for (int b = 0; b < 16; b++) {
                 int packed = blocks.get(ValueLayout.JAVA_BYTE, (row * groups + g) * 16 + b) & 0xFF;
-                sum += scale * (FP4[packed & 0xF] * x[g * 32 + 2 * b] + (double) FP4[packed >>> 4] * x[g * 32 + 2 * b + 1]);
+                sum += scale * ((double) FP4[packed & 0xF] * x[g * 32 + 2 * b] + (double) FP4[packed >>> 4] * x[g * 32 + 2 * b + 1]);
             }
         }
         return (float) sum;
