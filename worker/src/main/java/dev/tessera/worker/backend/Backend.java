@@ -108,6 +108,9 @@ public interface Backend extends AutoCloseable {
      */
     void moe(Activations x, Moe moe, Activations out);
 
+    /** {@code out[i] = x[rows[i]]}: picks the rows a step needs logits for. */
+    void gather(Activations x, int[] rows, Activations out);
+
     /** {@code x += y}, element-wise. */
     void add(Activations x, Activations y);
 

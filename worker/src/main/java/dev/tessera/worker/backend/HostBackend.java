@@ -102,6 +102,12 @@ public abstract class HostBackend implements Backend {
         return new HostKvCache(k, v, layers, blocks, blockSize, kvHeads, headDim);
     }
 
+    @Override
+    public void gather(Activations x, int[] rows, Activations out) {
+        float[] in = data(x), o = data(out);
+        for (int i = 0; i < rows.length; i++) System.arraycopy(in, rows[i] * x.cols(), o, i * x.cols(), x.cols());
+    }
+
     protected static float[] data(Activations a) { return ((HostActivations) a).data(); }
 
     @Override

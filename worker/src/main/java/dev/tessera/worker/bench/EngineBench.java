@@ -1,0 +1,124 @@
+package dev.tessera.worker.bench;
+
+import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.checkpoint.Checkpoint;
+import dev.tessera.worker.engine.BlockPool;
+import dev.tessera.worker.engine.LocalPipeline;
+import dev.tessera.worker.engine.SamplingParams;
+import dev.tessera.worker.engine.SequenceChunk;
+import dev.tessera.worker.engine.ShardOutput;
+import dev.tessera.worker.engine.ShardStep;
+import dev.tessera.worker.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The engine's own speed on one machine: prefill tokens/s, decode tokens/s at several batch sizes, the bytes of
+ * weights each decode step must stream, and — measured in the same run — the machine's memory read bandwidth, so
+ * that decode can be stated as a fraction of what the memory allows.
+ */
+public final class EngineBench {
+
+    public record Options(int prefillTokens, int decodeSteps, List<Integer> batches, int kvBlockSize, int threads,
+                          long bandwidthBytes) {
+        public Options {
+            batches = List.copyOf(batches);
+            if (prefillTokens < 1 || decodeSteps < 1 || batches.isEmpty())
+                throw new IllegalArgumentException("prefill tokens, decode steps and batch sizes must be positive");
+        }
+    }
+
+    /** One decode measurement. */
+    public record Decode(int batch, double tokensPerSecond, double weightBytesPerStep, double weightBytesPerSecond) {}
+
+    public record Figures(double prefillTokensPerSecond, List<Decode> decode, double memoryBytesPerSecond) {}
+
+    private EngineBench() {}
+
+    public static Figures run(Checkpoint ckpt, ModelConfig config, Supplier<Backend> backends, Options o,
+                              Consumer<String> out) throws Exception {
+        int maxBatch = o.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        int perSeq = Math.max(o.prefillTokens(), 8 + o.decodeSteps() + 2);
+        int blocks = (maxBatch + 1) * ((perSeq + o.kvBlockSize() - 1) / o.kvBlockSize() + 1);
+        SplittableRandom random = new SplittableRandom(7);
+        try (LocalPipeline pipeline = LocalPipeline.load(ckpt, config, 1, blocks, o.kvBlockSize(), backends)) {
+            BlockPool pool = new BlockPool(blocks, o.kvBlockSize());
+            out.accept("warming up");
+            decode(pipeline, pool, config, 1, 3, random); // JIT warm-up
+
+            int[] prompt = randomTokens(random, config, o.prefillTokens());
+            double prefill = 0;
+            for (int rep = 0; rep < 2; rep++) {
+                int[] table = pool.grow(new int[0], prompt.length);
+                long start = System.nanoTime();
+                pipeline.run(ShardStep.of(List.of(new SequenceChunk(1, prompt, 0, table, true, SamplingParams.GREEDY))));
+                prefill = Math.max(prefill, prompt.length / ((System.nanoTime() - start) / 1e9));
+                pool.release(table);
+            }
+            out.accept(String.format(Locale.ROOT, "prefill: %d-token prompt, %.1f tokens/s", prompt.length, prefill));
+
+            List<Decode> results = new ArrayList<>();
+            for (int batch : o.batches()) {
+                double tps = decode(pipeline, pool, config, batch, o.decodeSteps(), random);
+                double bytes = weightBytesPerDecodeStep(config, batch);
+                Decode d = new Decode(batch, tps, bytes, bytes * tps / batch);
+                results.add(d);
+                out.accept(String.format(Locale.ROOT, "decode: batch %d, %.2f tokens/s, %.1f MB of weights a step, %.2f GB/s streamed",
+                        batch, tps, bytes / 1e6, d.weightBytesPerSecond() / 1e9));
+            }
+            out.accept("measuring memory read bandwidth");
+            double bandwidth = MemoryBandwidth.measure(o.bandwidthBytes(), o.threads(), 5);
+            out.accept(String.format(Locale.ROOT, "memory: %.2f GB/s read with %d threads", bandwidth / 1e9, o.threads()));
+            return new Figures(prefill, results, bandwidth);
+        }
+    }
+
+    /** Decode tokens/s for {@code batch} sequences stepping together, after a short untimed prefill each. */
+    private static double decode(LocalPipeline pipeline, BlockPool pool, ModelConfig config, int batch, int steps,
+                                 SplittableRandom random) {
+        int promptLen = 8;
+        List<int[]> tables = new ArrayList<>();
+        List<SequenceChunk> prefill = new ArrayList<>();
+        for (int s = 0; s < batch; s++) {
+            int[] table = pool.grow(new int[0], promptLen + steps);
+            tables.add(table);
+            prefill.add(new SequenceChunk(s, randomTokens(random, config, promptLen), 0, table, true, SamplingParams.GREEDY));
+        }
+        ShardOutput out = pipeline.run(ShardStep.of(prefill));
+        long start = System.nanoTime();
+        for (int step = 0; step < steps; step++) {
+            List<SequenceChunk> next = new ArrayList<>();
+            for (int s = 0; s < batch; s++)
+                next.add(new SequenceChunk(s, new int[] {out.sampled().get(s).token()}, promptLen + step, tables.get(s),
+                        true, SamplingParams.GREEDY));
+            out = pipeline.run(ShardStep.of(next));
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        tables.forEach(pool::release);
+        return batch * steps / seconds;
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every attention and router matrix, the unembedding, and the experts
+     * the batch touches — {@code k} per layer for one token, and in expectation {@code E·(1 − (1 − k/E)^B)} for B.
+     */
+    public static double weightBytesPerDecodeStep(ModelConfig c, int batch) {
+        double h = c.hiddenSize(), i = c.intermediateSize(), e = c.numExperts(), k = c.expertsPerToken();
+        double attention = 2.0 * (c.qWidth() * h * 2 + c.kvWidth() * h * 2);
+        double router = 2.0 * e * h;
+        double expert = (2 * i * h + h * i) / 32 * 17; // 16 bytes of codes + 1 scale per 32 weights
+        double touched = batch == 1 ? k : e * (1 - Math.pow(1 - k / e, batch));
+        double unembedding = 2.0 * c.vocabSize() * h;
+        return c.numLayers() * (attention + router + touched * expert) + unembedding;
+    }
+
+    private static int[] randomTokens(SplittableRandom random, ModelConfig config, int n) {
+        int[] t = new int[n];
+        for (int j = 0; j < n; j++) t[j] = random.nextInt(config.vocabSize());
+        return t;
+    }
+}

@@ -1,0 +1,163 @@
+package dev.tessera.worker.engine;
+
+import dev.tessera.worker.backend.AttentionBatch;
+import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.backend.Backend.Activations;
+import dev.tessera.worker.backend.Backend.KvCache;
+import dev.tessera.worker.backend.Backend.Matrix;
+import dev.tessera.worker.backend.Backend.Vec;
+import dev.tessera.worker.checkpoint.Checkpoint;
+import dev.tessera.worker.checkpoint.DType;
+import dev.tessera.worker.model.ModelConfig;
+import dev.tessera.worker.model.Yarn;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The forward pass of gpt-oss (gpt-oss.md §2) for the layers {@code [first, last)} of a model, over a paged KV cache.
+ *
+ * <p>The first shard embeds token ids; the others take the previous shard's {@link HiddenStates}. The last shard
+ * applies the final norm and the unembedding and samples. A shard holding every layer is a whole model. One step
+ * carries any mix of sequences — prefill chunks and decode tokens at different positions — as one batch of tokens.
+ *
+ * <p>The shard owns tensors only: which KV blocks a sequence uses is decided by the caller (the coordinator), and
+ * every stage of a replica receives the same block ids.
+ */
+public final class ModelShard implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final ShardSpec spec;
+    private final Backend backend;
+    private final Yarn yarn;
+    private final Matrix embedding;     // [vocab, H], first shard only
+    private final List<LayerWeights> layers;
+    private final Vec finalNorm;        // [H], last shard only
+    private final Matrix unembedding;   // [vocab, H], last shard only
+    private final KvCache kv;
+
+    private ModelShard(ModelConfig config, ShardSpec spec, Backend backend, Matrix embedding, List<LayerWeights> layers,
+                       Vec finalNorm, Matrix unembedding) {
+        this.config = config;
+        this.spec = spec;
+        this.backend = backend;
+        this.yarn = Yarn.of(config);
+        this.embedding = embedding;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.unembedding = unembedding;
+        this.kv = backend.allocateKv(spec.layerCount(), spec.kvBlocks(), spec.kvBlockSize(), config.numKvHeads(),
+                config.headDim());
+    }
+
+    /** Binds the shard's weights from a mapped checkpoint; shapes are checked against the config as they load. */
+    public static ModelShard load(Checkpoint ckpt, ModelConfig config, ShardSpec spec, Backend backend) {
+        if (spec.lastLayer() > config.numLayers())
+            throw new IllegalArgumentException("layer range [" + spec.firstLayer() + ", " + spec.lastLayer()
+                    + ") exceeds the model's " + config.numLayers() + " layers");
+        long v = config.vocabSize(), h = config.hiddenSize();
+        Matrix embedding = spec.firstLayer() == 0
+                ? backend.matrix(ckpt.tensor("model.embed_tokens.weight", DType.BF16, v, h)) : null;
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int l = spec.firstLayer(); l < spec.lastLayer(); l++) layers.add(LayerWeights.load(ckpt, config, l, backend));
+        boolean last = spec.lastLayer() == config.numLayers();
+        Vec norm = last ? backend.vec(ckpt.tensor("model.norm.weight", DType.BF16, h)) : null;
+        Matrix head = last ? backend.matrix(ckpt.tensor("lm_head.weight", DType.BF16, v, h)) : null;
+        return new ModelShard(config, spec, backend, embedding, layers, norm, head);
+    }
+
+    public ModelConfig config() { return config; }
+
+    public ShardSpec spec() { return spec; }
+
+    public boolean isFirst() { return embedding != null; }
+
+    public boolean isLast() { return unembedding != null; }
+
+    /** Runs one step through this shard's layers. */
+    public ShardOutput forward(ShardStep step) {
+        StepLayout at = StepLayout.of(step, spec, isFirst());
+        int tokens = at.tokens(), h = config.hiddenSize();
+        Map<Integer, float[]> trace = step.trace() ? new HashMap<>() : null;
+
+        Activations x;
+        if (isFirst()) {
+            x = backend.allocate(tokens, h);
+            backend.embed(at.tokenIds(), embedding, x);
+            if (trace != null) trace.put(0, backend.download(x));
+        } else {
+            if (step.hidden() == null || step.hidden().tokens() != tokens || step.hidden().width() != h)
+                throw new IllegalArgumentException("stage " + spec.firstLayer() + ".." + spec.lastLayer()
+                        + " needs hidden states [" + tokens + ", " + h + "] from the previous stage, got "
+                        + (step.hidden() == null ? "none" : "[" + step.hidden().tokens() + ", " + step.hidden().width() + "]"));
+            x = backend.upload(step.hidden().toFloats(), tokens, h);
+        }
+
+        Activations normed = backend.allocate(tokens, h);
+        Activations q = backend.allocate(tokens, config.qWidth());
+        Activations k = backend.allocate(tokens, config.kvWidth());
+        Activations v = backend.allocate(tokens, config.kvWidth());
+        Activations attn = backend.allocate(tokens, config.qWidth());
+        Activations delta = backend.allocate(tokens, h);
+        float scale = (float) (1.0 / Math.sqrt(config.headDim()));
+        for (int i = 0; i < layers.size(); i++) {
+            LayerWeights w = layers.get(i);
+            int layer = spec.firstLayer() + i;
+            // attention sub-block
+            backend.rmsNorm(x, w.inputNorm(), config.rmsNormEps(), normed);
+            backend.linear(normed, w.q(), w.qBias(), q);
+            backend.linear(normed, w.k(), w.kBias(), k);
+            backend.linear(normed, w.v(), w.vBias(), v);
+            backend.rope(q, config.headDim(), at.positions(), yarn.invFreq(), yarn.concentration());
+            backend.rope(k, config.headDim(), at.positions(), yarn.invFreq(), yarn.concentration());
+            // NOTE: every key of the chunk is written before attention reads the cache, so a prefill chunk sees its
+            // own earlier tokens; the causal and sliding masks come from positions alone.
+            backend.writeKv(k, v, kv, i, at.slots());
+            int window = config.isSliding(layer) ? config.slidingWindow() : 0;
+            backend.attention(q, kv, i, at.batch(), w.sinks(), window, scale, attn);
+            backend.linear(attn, w.o(), w.oBias(), delta);
+            backend.add(x, delta);
+            // MoE sub-block
+            backend.rmsNorm(x, w.postNorm(), config.rmsNormEps(), normed);
+            backend.moe(normed, w.moe(), delta);
+            backend.add(x, delta);
+            if (trace != null) trace.put(layer + 1, backend.download(x));
+        }
+
+        if (!isLast()) return new ShardOutput(HiddenStates.of(backend.download(x), tokens, h), null, 0, List.of(), trace);
+
+        backend.rmsNorm(x, finalNorm, config.rmsNormEps(), normed);
+        if (trace != null) trace.put(ShardOutput.FINAL_NORM, backend.download(normed));
+        int[] rows = step.allLogits() ? at.allRows() : at.sampledRows();
+        float[] logits = null;
+        List<ShardOutput.Sampled> sampled = new ArrayList<>();
+        if (rows.length > 0) {
+            Activations picked = backend.allocate(rows.length, h);
+            backend.gather(normed, rows, picked);
+            Activations out = backend.allocate(rows.length, config.vocabSize());
+            backend.linear(picked, unembedding, null, out);
+            logits = backend.download(out);
+            sampled = sample(step, at, rows, logits);
+        }
+        return new ShardOutput(null, logits, rows.length, sampled, trace);
+    }
+
+    private List<ShardOutput.Sampled> sample(ShardStep step, StepLayout at, int[] rows, float[] logits) {
+        List<ShardOutput.Sampled> out = new ArrayList<>();
+        int vocab = config.vocabSize();
+        for (int s = 0; s < step.sequences().size(); s++) {
+            SequenceChunk seq = step.sequences().get(s);
+            if (!seq.sample()) continue;
+            int row = java.util.Arrays.binarySearch(rows, at.lastRowOf(s));
+            Sampler.Choice c = Sampler.sample(logits, row * vocab, vocab, seq.sampling(), seq.endPosition());
+            out.add(new ShardOutput.Sampled(seq.seqId(), c.token(), c.logprob()));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        // Weights are views of the mapped checkpoint, closed with it; the KV cache goes with the backend.
+    }
+}

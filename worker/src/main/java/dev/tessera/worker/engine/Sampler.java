@@ -1,0 +1,87 @@
+package dev.tessera.worker.engine;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks a token from one row of logits: greedy, or temperature with optional top-k and top-p, seeded.
+ *
+ * <p>NOTE: each draw uses a generator seeded from (seed, tokenIndex), not a stream shared by the batch, so a
+ * sequence samples the same tokens alone, batched with others, after a preemption or on another replica.
+ */
+public final class Sampler {
+
+    private Sampler() {}
+
+    /** A chosen token and its log-probability under the distribution it was drawn from. */
+    public record Choice(int token, float logprob) {}
+
+    /**
+     * @param logits     the row, read from {@code offset} for {@code vocab} entries
+     * @param tokenIndex index of the token being generated in its sequence (seeds the draw)
+     */
+    public static Choice sample(float[] logits, int offset, int vocab, SamplingParams p, long tokenIndex) {
+        if (p.greedy()) {
+            int best = argmax(logits, offset, vocab);
+            return new Choice(best, logSoftmaxAt(logits, offset, vocab, best, 1f));
+        }
+        float t = p.temperature();
+        // NOTE: tokens more than 40 nats below the best weigh under 1e-17 of it: they cannot be drawn in double
+        // precision, so only the rest are sorted (a few hundred out of 201,088 for a trained model).
+        float best = logits[offset + argmax(logits, offset, vocab)];
+        int n = 0;
+        Integer[] order = new Integer[vocab];
+        for (int i = 0; i < vocab; i++) if ((logits[offset + i] - best) / t > -40f) order[n++] = i;
+        order = Arrays.copyOf(order, n);
+        // Candidates sorted by logit, descending (ties: lower id first), cut by top-k.
+        Arrays.sort(order, (a, b) -> {
+            int c = Float.compare(logits[offset + b], logits[offset + a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        int keep = p.topK() > 0 ? Math.min(p.topK(), n) : n;
+        double max = logits[offset + order[0]] / t;
+        double[] probs = new double[keep];
+        double sum = 0;
+        for (int i = 0; i < keep; i++) sum += (probs[i] = Math.exp(logits[offset + order[i]] / t - max));
+        // top-p: the smallest prefix whose mass reaches p (at least one token).
+        if (p.topP() < 1f) {
+            double mass = 0;
+            int cut = 0;
+            while (cut < keep) {
+                mass += probs[cut++] / sum;
+                if (mass >= p.topP()) break;
+            }
+            keep = cut;
+            sum = 0;
+            for (int i = 0; i < keep; i++) sum += probs[i];
+        }
+        double u = new SplittableRandom(mix(p.seed(), tokenIndex)).nextDouble() * sum;
+        int pick = keep - 1;
+        double acc = 0;
+        for (int i = 0; i < keep; i++) {
+            acc += probs[i];
+            if (u < acc) { pick = i; break; }
+        }
+        return new Choice(order[pick], (float) Math.log(probs[pick] / sum));
+    }
+
+    /** Index of the largest logit; ties go to the lower id. */
+    public static int argmax(float[] logits, int offset, int vocab) {
+        int best = 0;
+        for (int i = 1; i < vocab; i++) if (logits[offset + i] > logits[offset + best]) best = i;
+        return best;
+    }
+
+    static float logSoftmaxAt(float[] logits, int offset, int vocab, int index, float temperature) {
+        double max = logits[offset + argmax(logits, offset, vocab)] / temperature, sum = 0;
+        for (int i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] / temperature - max);
+        return (float) (logits[offset + index] / temperature - max - Math.log(sum));
+    }
+
+    private static long mix(long seed, long index) {
+        long z = seed * 0x9E3779B97F4A7C15L + index;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}
