@@ -1,0 +1,88 @@
+package dev.tessera.deploy.cli;
+
+import dev.tessera.worker.bench.EngineBench;
+import dev.tessera.worker.checkpoint.Checkpoint;
+import dev.tessera.worker.checkpoint.SyntheticCheckpoint;
+import dev.tessera.worker.model.ModelConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = BenchCommand.Engine.class)
+public final class BenchCommand {
+
+    @Command(name = "engine", mixinStandardHelpOptions = true,
+            description = {"The engine's own speed in one process: prefill tokens/s, decode tokens/s at each batch size, "
+                    + "the weight bytes each decode step streams, and the machine's memory read bandwidth measured in the "
+                    + "same run. Without --model, a synthetic checkpoint of --preset (cut to --layers) is written once "
+                    + "under models/ and reused."})
+    public static final class Engine implements Callable<Integer> {
+
+        @Option(names = "--model", description = "Checkpoint directory.") Path model;
+
+        @Option(names = "--preset", defaultValue = "gpt-oss-20b",
+                description = "Synthetic shape when no --model is given. Default: ${DEFAULT-VALUE}.")
+        String preset;
+
+        @Option(names = "--layers", defaultValue = "2", description = "Layers of the synthetic preset. Default: ${DEFAULT-VALUE}.")
+        int layers;
+
+        @Option(names = "--batches", split = ",", defaultValue = "1,16", description = "Decode batch sizes. Default: ${DEFAULT-VALUE}.")
+        List<Integer> batches;
+
+        @Option(names = "--prefill-tokens", defaultValue = "128", description = "Prompt length for prefill. Default: ${DEFAULT-VALUE}.")
+        int prefillTokens;
+
+        @Option(names = "--decode-steps", defaultValue = "16", description = "Timed decode steps per batch size. Default: ${DEFAULT-VALUE}.")
+        int decodeSteps;
+
+        @Option(names = "--bandwidth-bytes", defaultValue = "1073741824",
+                description = "Buffer read to measure memory bandwidth. Default: ${DEFAULT-VALUE}.")
+        long bandwidthBytes;
+
+        @Mixin
+        BackendOptions backend;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = model != null ? model : Models.ensureSynthetic(
+                    Models.directory().resolve("bench-" + preset + "-" + layers + "l"),
+                    SyntheticCheckpoint.preset(preset).withLayers(layers), System.err);
+            ModelConfig config = ModelConfig.load(dir);
+            int threads = backend.threads > 0 ? backend.threads : Runtime.getRuntime().availableProcessors();
+            try (Checkpoint ckpt = Checkpoint.open(dir)) {
+                System.out.printf(Locale.ROOT, "model %s: %d layers, hidden %d, %d experts, vocab %d, %.2f GB of weights; backend %s%n",
+                        dir, config.numLayers(), config.hiddenSize(), config.numExperts(), config.vocabSize(),
+                        ckpt.totalBytes() / 1e9, backend.describe());
+                EngineBench.Figures f = EngineBench.run(ckpt, config, backend.factory(), new EngineBench.Options(
+                        prefillTokens, decodeSteps, batches, 16, threads, bandwidthBytes), System.out::println);
+                System.out.println();
+                System.out.printf(Locale.ROOT, "machine: %s, %d cores; %s%n", cpuModel(), Runtime.getRuntime().availableProcessors(), LocalDate.now());
+                System.out.println("| measure | value |");
+                System.out.println("|---|---|");
+                System.out.printf(Locale.ROOT, "| memory read bandwidth (%d threads) | %.2f GB/s |%n", threads, f.memoryBytesPerSecond() / 1e9);
+                System.out.printf(Locale.ROOT, "| prefill, %d-token prompt | %.1f tokens/s |%n", prefillTokens, f.prefillTokensPerSecond());
+                for (EngineBench.Decode d : f.decode())
+                    System.out.printf(Locale.ROOT, "| decode, batch %d | %.2f tokens/s; %.2f GB/s of weights = %.0f%% of memory bandwidth |%n",
+                            d.batch(), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9,
+                            100 * d.weightBytesPerSecond() / f.memoryBytesPerSecond());
+            }
+            return 0;
+        }
+
+        private static String cpuModel() {
+            try {
+                return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                        .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
+            } catch (Exception e) {
+                return "unknown CPU";
+            }
+        }
+    }
+}
