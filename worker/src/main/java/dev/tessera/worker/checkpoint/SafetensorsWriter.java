@@ -27,7 +27,10 @@ import java.util.Map;
  */
 public final class SafetensorsWriter {
 
-    /** Writes exactly one tensor's bytes (little-endian, row-major), in as many chunks as it likes. */
+    /**
+     * Writes one tensor's bytes (little-endian, row-major) to {@code out}, in as many chunks as it likes: exactly
+     * numel × dtype size of them, or the write fails. It must not close {@code out}; closing it does nothing.
+     */
     @FunctionalInterface
     public interface TensorSource {
         void writeTo(WritableByteChannel out) throws IOException;
