@@ -16,6 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The float species is chosen once ({@link FloatVector#SPECIES_PREFERRED}); the short species is the one with the
  * same lane count, so one short load yields one float vector. Columns past the last full vector run in a scalar tail.
+ *
+ * <p>NOTE: the widening is written out in each kernel rather than called: C2 stops inlining ordinary methods once a
+ * compilation grows past a node budget, and a vector returned by a call that was not inlined is boxed on the heap
+ * (see {@link Mxfp4Kernels}). Kernels exchange only arrays and numbers.
  */
 final class Bf16Kernels {
 
@@ -28,11 +32,6 @@ final class Bf16Kernels {
 
     private Bf16Kernels() {}
 
-    /** {@code L} bf16 values at byte offset {@code at}, widened to float32. */
-    static FloatVector load(MemorySegment w, long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, w, at, LE).convertShape(VectorOperators.S2I, I, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
 
     static float scalar(MemorySegment w, long at) {
         return Float.intBitsToFloat((w.get(BF16, at) & 0xFFFF) << 16);
@@ -41,7 +40,9 @@ final class Bf16Kernels {
     /** {@code out[o .. o+n) = w[at/2 .. at/2+n)} widened to float32. */
     static void widen(MemorySegment w, long at, int n, float[] out, int o) {
         int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) load(w, at + 2L * i).intoArray(out, o + i);
+        for (int upper = F.loopBound(n); i < upper; i += L)
+            ((IntVector) ShortVector.fromMemorySegment(S, w, at + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, o + i);
         for (; i < n; i++) out[o + i] = scalar(w, at + 2L * i);
     }
 
@@ -56,10 +57,14 @@ final class Bf16Kernels {
         for (int upper = F.loopBound(cols); i < upper; i += L) {
             FloatVector xv = FloatVector.fromArray(F, x, xo + i);
             long b = 2L * i;
-            s0 = load(w, a0 + b).fma(xv, s0);
-            s1 = load(w, a1 + b).fma(xv, s1);
-            s2 = load(w, a2 + b).fma(xv, s2);
-            s3 = load(w, a3 + b).fma(xv, s3);
+            s0 = ((IntVector) ShortVector.fromMemorySegment(S, w, a0 + b, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, s0);
+            s1 = ((IntVector) ShortVector.fromMemorySegment(S, w, a1 + b, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, s1);
+            s2 = ((IntVector) ShortVector.fromMemorySegment(S, w, a2 + b, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, s2);
+            s3 = ((IntVector) ShortVector.fromMemorySegment(S, w, a3 + b, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xv, s3);
         }
         float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
         float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
@@ -80,22 +85,70 @@ final class Bf16Kernels {
     /** One row dotted with one activation row. */
     static float dot(MemorySegment w, int r, int cols, float[] x, int xo) {
         long a = r * 2L * cols;
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        FloatVector s0 = FloatVector.zero(F);
         int i = 0;
-        for (int upper = F.loopBound(cols) - L; i < upper; i += 2 * L) {
-            s0 = load(w, a + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), s0);
-            s1 = load(w, a + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xo + i + L), s1);
-        }
-        for (int upper = F.loopBound(cols); i < upper; i += L) s0 = load(w, a + 2L * i).fma(FloatVector.fromArray(F, x, xo + i), s0);
-        float d = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (int upper = F.loopBound(cols); i < upper; i += L)
+            s0 = ((IntVector) ShortVector.fromMemorySegment(S, w, a + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xo + i), s0);
+        float d = s0.reduceLanes(VectorOperators.ADD);
         for (; i < cols; i++) d += scalar(w, a + 2L * i) * x[xo + i];
         return d;
     }
 
     /**
-     * Row {@code r} dotted with four activation rows at {@code x0..x3}; results to {@code out[o0..o3]}.
-     * NOTE: each weight load feeds four tokens, so a batch streams the weights once per four tokens at most. Callers
-     * with fewer than four tokens repeat the last one: the duplicate writes the same value to the same place.
+     * Rows {@code r, r+1} dotted with four activation rows at {@code x0..x3}: {@code out[j·4 + t]} for row r+j and
+     * token t. Callers with fewer than four tokens repeat the last one.
+     * NOTE: each weight load feeds four tokens, so a batch streams the weights once per four tokens at most; two rows
+     * give eight independent FMA chains on six loads (one row would wait on FMA latency and reload x twice as often).
+     */
+    static void dot2Rows4Tokens(MemorySegment w, int r, int cols, float[] x, int x0, int x1, int x2, int x3,
+                                float[] out) {
+        long a = r * 2L * cols, b = a + 2L * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int i = 0;
+        for (int upper = F.loopBound(cols); i < upper; i += L) {
+            FloatVector wa = ((IntVector) ShortVector.fromMemorySegment(S, w, a + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb = ((IntVector) ShortVector.fromMemorySegment(S, w, b + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a2 = wa.fma(v, a2);
+            b2 = wb.fma(v, b2);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a3 = wa.fma(v, a3);
+            b3 = wb.fma(v, b3);
+        }
+        out[0] = a0.reduceLanes(VectorOperators.ADD);
+        out[1] = a1.reduceLanes(VectorOperators.ADD);
+        out[2] = a2.reduceLanes(VectorOperators.ADD);
+        out[3] = a3.reduceLanes(VectorOperators.ADD);
+        out[4] = b0.reduceLanes(VectorOperators.ADD);
+        out[5] = b1.reduceLanes(VectorOperators.ADD);
+        out[6] = b2.reduceLanes(VectorOperators.ADD);
+        out[7] = b3.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float wa = scalar(w, a + 2L * i), wb = scalar(w, b + 2L * i);
+            float v0 = x[x0 + i], v1 = x[x1 + i], v2 = x[x2 + i], v3 = x[x3 + i];
+            out[0] += wa * v0;
+            out[1] += wa * v1;
+            out[2] += wa * v2;
+            out[3] += wa * v3;
+            out[4] += wb * v0;
+            out[5] += wb * v1;
+            out[6] += wb * v2;
+            out[7] += wb * v3;
+        }
+    }
+
+    /**
+     * Row {@code r} dotted with four activation rows at {@code x0..x3}; results to {@code out[o0..o3]} (the odd row
+     * left by {@link #dot2Rows4Tokens}). Callers with fewer than four tokens repeat the last one.
      */
     static void dot4Tokens(MemorySegment w, int r, int cols, float[] x, int x0, int x1, int x2, int x3,
                            float[] out, int o0, int o1, int o2, int o3) {
@@ -103,7 +156,8 @@ final class Bf16Kernels {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
         for (int upper = F.loopBound(cols); i < upper; i += L) {
-            FloatVector wv = load(w, a + 2L * i);
+            FloatVector wv = ((IntVector) ShortVector.fromMemorySegment(S, w, a + 2L * i, LE)
+                    .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             s0 = wv.fma(FloatVector.fromArray(F, x, x0 + i), s0);
             s1 = wv.fma(FloatVector.fromArray(F, x, x1 + i), s1);
             s2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), s2);

@@ -31,9 +31,11 @@ final class CpuMoe {
     /**
      * The tokens routed to each expert. An assignment {@code a = t·k + j} is token t's j-th choice; {@code members}
      * lists assignments by expert (by token within one), and active expert {@code i} ({@code experts[i]}) owns
-     * {@code members[start[i] .. start[i+1])}.
+     * places {@code m} in {@code [start[i], start[i+1])}. For place m: {@code xAt[m]} is its token's row in xd,
+     * {@code actAt[m]} its row in act, {@code yAt[m]} its row in y, {@code self[m] = m}.
      */
-    private record Routing(int[] experts, int[] start, int[] members, float[] weights) {
+    private record Routing(int[] experts, int[] start, int[] members, float[] weights,
+                           int[] xAt, int[] actAt, int[] yAt, int[] self) {
         int active() { return experts.length; }
     }
 
@@ -53,7 +55,7 @@ final class CpuMoe {
         });
         long perRow = (long) hidden * tokens * k / routing.active();
         backend.parallel(routing.active() * inter, 1, 2 * perRow, (s, e, m) -> gateUp(ex, moe, routing, s, e));
-        backend.parallel(routing.active() * hidden, 1, perRow, (s, e, m) -> down(ex, routing, s, e));
+        backend.parallel(routing.active() * hidden / 2, 1, 2 * perRow, (s, e, m) -> down(ex, routing, s, e));
         combine(routing, tokens, k, hidden, out.data());
     }
 
@@ -81,62 +83,88 @@ final class CpuMoe {
                 slotOf[e] = start[i];
                 i++;
             }
-        int[] members = new int[tokens * k];
-        for (int a = 0; a < tokens * k; a++) members[slotOf[chosen[a]]++] = a;
-        return new Routing(experts, start, members, weights);
+        int n = tokens * k, hidden = x.cols(), inter = ((HostExperts) moe.experts()).intermediate();
+        int[] members = new int[n], xAt = new int[n], actAt = new int[n], yAt = new int[n], self = new int[n];
+        for (int a = 0; a < n; a++) members[slotOf[chosen[a]]++] = a;
+        for (int m = 0; m < n; m++) {
+            xAt[m] = members[m] / k * hidden;
+            actAt[m] = members[m] * inter;
+            yAt[m] = members[m] * hidden;
+            self[m] = m;
+        }
+        return new Routing(experts, start, members, weights, xAt, actAt, yAt, self);
     }
 
     /** Row pairs (gate 2u, up 2u+1) flattened over the active experts: {@code unit = i · I + u}. */
     private void gateUp(HostExperts ex, Moe moe, Routing r, int from, int to) {
-        int inter = ex.intermediate(), hidden = ex.hidden(), groups = hidden / 32, k = moe.expertsPerToken();
+        int inter = ex.intermediate(), hidden = ex.hidden(), n = r.members().length;
         float limit = moe.swigluLimit(), alpha = moe.swigluAlpha();
-        MemorySegment blocks = ex.gateUpBlocks(), scales = ex.gateUpScales();
-        float[] bias = ex.gateUpBias(), xd = this.xd, act = this.act, gate = new float[4], up = new float[4];
-        int[] tok = new int[4];
+        float[] bias = ex.gateUpBias(), act = this.act, gate = new float[n], up = new float[n];
+        float[] w = new float[2 * hidden], out8 = new float[8];
         for (int unit = from; unit < to; unit++) {
-            int i = unit / inter, u = unit % inter, e = r.experts()[i];
-            long rowG = (long) e * 2 * inter + 2 * u, rowU = rowG + 1;
-            float bG = bias[(int) rowG], bU = bias[(int) rowU];
+            int i = unit / inter, u = unit % inter, first = r.start()[i], end = r.start()[i + 1];
+            long row = (long) r.experts()[i] * 2 * inter + 2 * u;
+            pairDots(ex.gateUpBlocks(), ex.gateUpScales(), row, hidden, xd, r.xAt(), first, end, gate, up, w, out8);
+            float bGate = bias[(int) row], bUp = bias[(int) row + 1];
             int at = Mxfp4Kernels.deinterleavedIndex(u);
-            for (int m = r.start()[i], end = r.start()[i + 1]; m < end; m += 4) {
-                int n = Math.min(4, end - m);
-                if (n == 1) {
-                    int xo = r.members()[m] / k * hidden;
-                    gate[0] = Mxfp4Kernels.dot(blocks, scales, rowG, groups, xd, xo);
-                    up[0] = Mxfp4Kernels.dot(blocks, scales, rowU, groups, xd, xo);
-                } else {
-                    for (int j = 0; j < 4; j++) tok[j] = r.members()[m + Math.min(j, n - 1)] / k * hidden;
-                    Mxfp4Kernels.dot4(blocks, scales, rowG, groups, xd, tok[0], tok[1], tok[2], tok[3], gate, 0, 1, 2, 3);
-                    Mxfp4Kernels.dot4(blocks, scales, rowU, groups, xd, tok[0], tok[1], tok[2], tok[3], up, 0, 1, 2, 3);
-                }
-                for (int j = 0; j < n; j++)
-                    act[r.members()[m + j] * inter + at] = ScalarBackend.swiglu(gate[j] + bG, up[j] + bU, limit, alpha);
+            for (int m = first; m < end; m++)
+                act[r.actAt()[m] + at] = ScalarBackend.swiglu(gate[m] + bGate, up[m] + bUp, limit, alpha);
+        }
+    }
+
+    /** Pairs of down rows (2p, 2p+1) flattened over the active experts: {@code unit = i · H/2 + p}. */
+    private void down(HostExperts ex, Routing r, int from, int to) {
+        int inter = ex.intermediate(), hidden = ex.hidden(), pairs = hidden / 2, n = r.members().length;
+        float[] bias = ex.downBias(), y = this.y, ya = new float[n], yb = new float[n];
+        float[] w = new float[2 * inter], out8 = new float[8];
+        for (int unit = from; unit < to; unit++) {
+            int i = unit / pairs, o = 2 * (unit % pairs), first = r.start()[i], end = r.start()[i + 1];
+            long row = (long) r.experts()[i] * hidden + o;
+            pairDots(ex.downBlocks(), ex.downScales(), row, inter, act, r.actAt(), first, end, ya, yb, w, out8);
+            float ba = bias[(int) row], bb = bias[(int) row + 1];
+            for (int m = first; m < end; m++) {
+                y[r.yAt()[m] + o] = ya[m] + ba;
+                y[r.yAt()[m] + o + 1] = yb[m] + bb;
             }
         }
     }
 
-    /** Down rows flattened over the active experts: {@code unit = i · H + row}. */
-    private void down(HostExperts ex, Routing r, int from, int to) {
-        int inter = ex.intermediate(), hidden = ex.hidden(), groups = inter / 32;
-        MemorySegment blocks = ex.downBlocks(), scales = ex.downScales();
-        float[] bias = ex.downBias(), act = this.act, y = this.y;
-        int[] a = new int[4];
-        for (int unit = from; unit < to; unit++) {
-            int i = unit / hidden, o = unit % hidden, e = r.experts()[i];
-            long row = (long) e * hidden + o;
-            float b = bias[(int) row];
-            for (int m = r.start()[i], end = r.start()[i + 1]; m < end; m += 4) {
-                int n = Math.min(4, end - m);
-                if (n == 1) {
-                    int as = r.members()[m];
-                    y[as * hidden + o] = Mxfp4Kernels.dot(blocks, scales, row, groups, act, as * inter) + b;
-                    continue;
-                }
-                for (int j = 0; j < 4; j++) a[j] = r.members()[m + Math.min(j, n - 1)];
-                Mxfp4Kernels.dot4(blocks, scales, row, groups, act, a[0] * inter, a[1] * inter, a[2] * inter,
-                        a[3] * inter, y, a[0] * hidden + o, a[1] * hidden + o, a[2] * hidden + o, a[3] * hidden + o);
-                for (int j = 0; j < n; j++) y[a[j] * hidden + o] += b;
-            }
+    /**
+     * {@code ra[m] = W[row] · in[inAt[m] ..]} and {@code rb[m] = W[row+1] · in[inAt[m] ..]} for places {@code m} in
+     * {@code [first, end)}, rows of {@code n} inputs. One place takes the fused kernel; more decode both rows once
+     * into {@code w} and take four places at a time.
+     */
+    private static void pairDots(MemorySegment blocks, MemorySegment scales, long row, int n, float[] in, int[] inAt,
+                                 int first, int end, float[] ra, float[] rb, float[] w, float[] out8) {
+        int groups = n / 32;
+        if (end - first == 1) {
+            ra[first] = Mxfp4Kernels.dot(blocks, scales, row, groups, in, inAt[first]);
+            rb[first] = Mxfp4Kernels.dot(blocks, scales, row + 1, groups, in, inAt[first]);
+            return;
+        }
+        Mxfp4Kernels.decode(blocks, scales, row, groups, w, 0);
+        Mxfp4Kernels.decode(blocks, scales, row + 1, groups, w, n);
+        int m = first;
+        // NOTE: fours, then a pair or a single as a pair (a remainder of three repeats a token in a four).
+        for (; end - m >= 3; m += 4) {
+            int last = end - 1, b = Math.min(m + 1, last), c = Math.min(m + 2, last), d = Math.min(m + 3, last);
+            Mxfp4Kernels.dot4x2(w, n, in, inAt[m], inAt[b], inAt[c], inAt[d], out8);
+            ra[m] = out8[0];
+            ra[b] = out8[1];
+            ra[c] = out8[2];
+            ra[d] = out8[3];
+            rb[m] = out8[4];
+            rb[b] = out8[5];
+            rb[c] = out8[6];
+            rb[d] = out8[7];
+        }
+        if (m < end) {
+            int b = Math.min(m + 1, end - 1);
+            Mxfp4Kernels.dot2x2(w, n, in, inAt[m], inAt[b], out8);
+            ra[m] = out8[0];
+            ra[b] = out8[1];
+            rb[m] = out8[2];
+            rb[b] = out8[3];
         }
     }
 
