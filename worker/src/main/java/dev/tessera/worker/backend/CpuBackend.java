@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * writeKv, add — match exactly).
  *
  * <p>Weights are read in place from their {@code MemorySegment}s by every team thread, so they must live in a global,
- * shared or automatic arena (a mapped checkpoint) or on the heap, never in a confined arena. Batched ops stream each
- * weight row once for up to four tokens, and the MoE block reads each chosen expert once a step for all its tokens.
+ * shared or automatic arena (a mapped checkpoint) or on the heap, never in a confined arena. A batched linear streams
+ * its weights from memory once per block of tokens whose activations fit in L2 (20 tokens of width 2880, so a decode
+ * batch of 16 reads them once), and the MoE block reads each chosen expert once a step for all of its tokens.
  *
  * <p>Thread safety: as {@link Backend}; one driver thread at a time. {@link #close()} stops the team (threads named
  * {@code tessera-cpu-N}); ops that need the team throw {@link IllegalStateException} afterwards.

@@ -45,6 +45,7 @@ final class CpuMoe {
         if (x.cols() != hidden || out.rows() != tokens || out.cols() != hidden)
             throw new IllegalArgumentException("moe: x " + tokens + "x" + x.cols() + ", hidden " + hidden
                     + ", out " + out.rows() + "x" + out.cols());
+        if (tokens == 0) return;
         Routing routing = route(x, moe, ex.count());
         xd = grow(xd, tokens * hidden);
         act = grow(act, tokens * k * inter);

@@ -10,10 +10,11 @@ import java.util.concurrent.locks.LockSupport;
  * A fixed team of daemon threads ({@code tessera-cpu-1 .. tessera-cpu-(n-1)}) that runs one data-parallel loop at a
  * time; the calling thread is member 0 and takes part, so a team of {@code n} keeps {@code n} cores busy.
  *
- * <p>Contract: {@link #forEach} is called by one thread at a time (the backend's driver) and returns when every item
- * is done; an exception thrown by the body on any member is rethrown to the caller after the others finish. Items are
- * handed out as contiguous chunks from a shared counter, so a slow core does not hold the others back. After
- * {@link #close()} the threads have ended and {@code forEach} throws {@link IllegalStateException}.
+ * <p>Contract: {@link #forEach} is called by one thread at a time (the backend's driver), is not re-entrant (a body
+ * must not call it), and returns when every item is done; an exception thrown by the body on any member is rethrown
+ * to the caller after the others finish. Items are handed out as contiguous chunks from a shared counter, so a slow
+ * core does not hold the others back. After {@link #close()} the threads have ended and {@code forEach} throws
+ * {@link IllegalStateException}.
  */
 final class CpuThreads implements AutoCloseable {
 

@@ -28,6 +28,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Every {@link CpuBackend} op against {@link ScalarBackend} on seeded random inputs: one token, a few, many (33);
  * widths that are not a multiple of the vector length; one thread and two. The backends under test parallelise every
  * op however small (threshold 0), so the chunked paths run on these small shapes.
+ *
+ * <p>The kernels take the machine's preferred vector length; to check another, run this class with
+ * {@code -Dtest.jvm.args="--add-modules jdk.incubator.vector -XX:MaxVectorSize=16"} (4 float lanes) or 32 (8 lanes).
  */
 class CpuBackendTest {
 
@@ -323,6 +326,10 @@ class CpuBackendTest {
         Activations a = cpu.allocate(1, 100_000);
         assertThrows(IllegalStateException.class, () -> cpu.add(a, a));
         cpu.close();
+        try (CpuBackend all = new CpuBackend()) {
+            assertEquals(Runtime.getRuntime().availableProcessors(), all.threads());
+            assertEquals(all.threads() - 1, all.teamThreads().size());
+        }
     }
 
     @Test
