@@ -32,7 +32,7 @@ final class Bf16Kernels {
 
     private Bf16Kernels() {}
 
-
+    /** The bf16 at byte offset {@code at}, as a float32 (the scalar tails). */
     static float scalar(MemorySegment w, long at) {
         return Float.intBitsToFloat((w.get(BF16, at) & 0xFFFF) << 16);
     }
@@ -48,7 +48,8 @@ final class Bf16Kernels {
 
     /**
      * Four consecutive rows {@code r .. r+3} dotted with one activation row: {@code out[o + j] = W[r+j] · x[xo ..]}.
-     * NOTE: four rows share each load of x and give four independent FMA chains (batch-1 decode).
+     * NOTE: four rows share each load of x and give four independent FMA chains; at batch 1 the weights are read
+     * once and used once, so this streams at memory bandwidth.
      */
     static void dot4Rows(MemorySegment w, int r, int cols, float[] x, int xo, float[] out, int o) {
         long rowBytes = 2L * cols, a0 = r * rowBytes, a1 = a0 + rowBytes, a2 = a1 + rowBytes, a3 = a2 + rowBytes;

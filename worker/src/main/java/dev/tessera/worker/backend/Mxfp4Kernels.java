@@ -24,7 +24,9 @@ import jdk.incubator.vector.VectorSpecies;
  * only arrays and numbers. C2 stops inlining ordinary methods once a compilation grows past a node budget (the Vector
  * API's own methods are force-inlined); a vector handed to a call that was not inlined is boxed on the heap, which
  * costs 20×. Where a kernel is inlined into its caller is up to C2, so no kernel may depend on it. A fused kernel for
- * four tokens also grew past that budget on its own, hence decode-then-dot for several tokens.
+ * four tokens also grew past that budget on its own, hence decode-then-dot for several tokens. Accumulators start from
+ * {@code FloatVector.zero(F)} made in the method: a vector held in a static field as a loop's start value is boxed
+ * on every iteration too.
  *
  * <p>NOTE: widening byte lanes to floats is intrinsified only for a part number known when the call is parsed, so
  * each part is named as a constant under a {@code PARTS} guard that C2 folds (4 lanes: parts 0..3; 8: 0..1; 16: 0).
@@ -39,6 +41,7 @@ final class Mxfp4Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ByteVector TWICE_FP4 =
             ByteVector.fromArray(B, new byte[] {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12}, 0);
+    /** {@code 2^(s−128)} by scale byte; s = 255 (NaN in the MX spec, absent from gpt-oss files) reads as 2^127. */
     private static final float[] HALF_SCALE = new float[256];
 
     static {
