@@ -10,6 +10,8 @@ public final class Fixtures {
 
     /** The gpt-oss-tiny checkpoint with transformers' golden outputs. */
     public static Path tiny() {
+        String override = System.getProperty("tessera.fixtures");
+        if (override != null) return Path.of(override, "gpt-oss-tiny");
         Path dir = Path.of("").toAbsolutePath();
         for (Path d = dir; d != null; d = d.getParent()) {
             for (Path candidate : new Path[] {d.resolve("shared/fixtures/gpt-oss-tiny"), d.resolve("../shared/fixtures/gpt-oss-tiny")}) {

@@ -62,7 +62,8 @@ final class CpuMoe {
 
     private Routing route(HostActivations x, Moe moe, int count) {
         int tokens = x.rows(), k = moe.expertsPerToken();
-        logits = grow(logits, tokens * count);
+        // NOTE: exactly sized (HostActivations checks its length); router logits are small, unlike the scratch below.
+        if (logits == null || logits.length != tokens * count) logits = new float[tokens * count];
         backend.linear(x, moe.router(), moe.routerBias(), new HostActivations(logits, tokens, count));
         int[] chosen = new int[tokens * k];
         float[] weights = new float[tokens * k];

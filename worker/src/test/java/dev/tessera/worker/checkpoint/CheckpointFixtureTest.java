@@ -1,5 +1,6 @@
 package dev.tessera.worker.checkpoint;
 
+import dev.tessera.worker.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /** The shared gpt-oss-tiny fixture, read through its index (one-based shard names). */
 class CheckpointFixtureTest {
 
-    private static final Path DIR = Fixtures.gptOssTiny();
+    private static final Path DIR = Fixtures.tiny();
     private static final String SHARD1 = "model-00001-of-00002.safetensors";
     private static final String SHARD2 = "model-00002-of-00002.safetensors";
 

@@ -1,5 +1,6 @@
 package dev.tessera.worker.checkpoint;
 
+import dev.tessera.worker.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -77,7 +78,7 @@ class Mxfp4Test {
 
     @Test
     void fixtureExpertDequantisesToTableValuesTimesPowersOfTwo() {
-        try (Checkpoint c = Checkpoint.open(Fixtures.gptOssTiny())) {
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny())) {
             Tensor blocks = c.tensor("model.layers.0.mlp.experts.gate_up_proj_blocks");
             Tensor scales = c.tensor("model.layers.0.mlp.experts.gate_up_proj_scales");
             int expert = 5, groups = 4, rows = 128;
@@ -101,7 +102,7 @@ class Mxfp4Test {
 
     @Test
     void dequantizeRejectsWhatIsNotMxfp4() {
-        try (Checkpoint c = Checkpoint.open(Fixtures.gptOssTiny())) {
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny())) {
             Tensor blocks = c.tensor("model.layers.0.mlp.experts.gate_up_proj_blocks");
             Tensor wrongScales = c.tensor("model.layers.0.mlp.experts.down_proj_scales");
             var e = assertThrows(CheckpointException.class, () -> Mxfp4.dequantize(blocks, wrongScales, 0));

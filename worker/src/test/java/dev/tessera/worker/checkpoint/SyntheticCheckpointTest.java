@@ -1,5 +1,6 @@
 package dev.tessera.worker.checkpoint;
 
+import dev.tessera.worker.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -41,10 +42,10 @@ class SyntheticCheckpointTest {
     @Test
     void tinyPresetHasTheFixturesTensorsShardsAndConfig() throws IOException {
         Path dir = write("tiny", SyntheticCheckpoint.preset("tiny"));
-        ModelConfig expected = ModelConfig.load(Fixtures.gptOssTiny());
+        ModelConfig expected = ModelConfig.load(Fixtures.tiny());
         assertEquals(expected, ModelConfig.load(dir));
 
-        try (Checkpoint synthetic = Checkpoint.open(dir); Checkpoint fixture = Checkpoint.open(Fixtures.gptOssTiny())) {
+        try (Checkpoint synthetic = Checkpoint.open(dir); Checkpoint fixture = Checkpoint.open(Fixtures.tiny())) {
             assertEquals(new TreeSet<>(fixture.names()), new TreeSet<>(synthetic.names()));
             for (String n : fixture.names()) {
                 Tensor f = fixture.tensor(n);
