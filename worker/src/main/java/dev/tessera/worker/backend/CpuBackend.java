@@ -201,16 +201,6 @@ public final class CpuBackend extends HostBackend {
     }
 
     @Override
-    public void writeKv(Activations k, Activations v, KvCache cache, int layer, int[] slots) {
-        HostKvCache c = (HostKvCache) cache;
-        int w = c.rowWidth();
-        for (int t = 0; t < slots.length; t++) {
-            System.arraycopy(data(k), t * w, c.keys()[layer], slots[t] * w, w);
-            System.arraycopy(data(v), t * w, c.values()[layer], slots[t] * w, w);
-        }
-    }
-
-    @Override
     public void attention(Activations q, KvCache cache, int layer, AttentionBatch batch, Vec sinks, int window,
                           float scale, Activations out) {
         HostKvCache c = (HostKvCache) cache;

@@ -102,6 +102,17 @@ public abstract class HostBackend implements Backend {
         return new HostKvCache(k, v, layers, blocks, blockSize, kvHeads, headDim);
     }
 
+    /** Both CPU backends store K and V rows the same way: a plain copy to each token's slot. */
+    @Override
+    public void writeKv(Activations k, Activations v, KvCache cache, int layer, int[] slots) {
+        HostKvCache c = (HostKvCache) cache;
+        int w = c.rowWidth();
+        for (int t = 0; t < slots.length; t++) {
+            System.arraycopy(data(k), t * w, c.keys()[layer], slots[t] * w, w);
+            System.arraycopy(data(v), t * w, c.values()[layer], slots[t] * w, w);
+        }
+    }
+
     @Override
     public void gather(Activations x, int[] rows, Activations out) {
         float[] in = data(x), o = data(out);
