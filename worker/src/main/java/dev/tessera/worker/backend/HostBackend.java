@@ -46,7 +46,7 @@ public abstract class HostBackend implements Backend {
     @Override
     public Matrix matrix(Tensor t) {
         requireDType(t, DType.BF16, 2);
-        return new HostMatrix(t.data(), t.dim(0), t.dim(1));
+        return new HostMatrix(resident(t.data()), t.dim(0), t.dim(1));
     }
 
     @Override
@@ -67,8 +67,17 @@ public abstract class HostBackend implements Backend {
         int count = gateUpBlocks.dim(0);
         int intermediate = gateUpBlocks.dim(1) / 2;
         int hidden = gateUpBlocks.dim(2) * 32;
-        return new HostExperts(gateUpBlocks.data(), gateUpScales.data(), gateUpBias.toFloats(),
-                downBlocks.data(), downScales.data(), downBias.toFloats(), count, hidden, intermediate);
+        return new HostExperts(resident(gateUpBlocks.data()), resident(gateUpScales.data()), gateUpBias.toFloats(),
+                resident(downBlocks.data()), resident(downScales.data()), downBias.toFloats(), count, hidden, intermediate);
+    }
+
+    /**
+     * Touches every page of a mapped weight before it serves. NOTE: without this the first requests pay page faults
+     * (and, for rows touched rarely such as embedding rows, keep paying them), which shows up as latency spikes.
+     */
+    private static MemorySegment resident(MemorySegment weights) {
+        if (weights.isMapped()) weights.load();
+        return weights;
     }
 
     private static void requireDType(Tensor t, DType dtype, int rank) {
