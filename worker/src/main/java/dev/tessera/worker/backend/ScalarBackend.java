@@ -1,5 +1,6 @@
 package dev.tessera.worker.backend;
 
+import dev.tessera.worker.checkpoint.Mxfp4;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -11,9 +12,6 @@ import java.nio.ByteOrder;
 public final class ScalarBackend extends HostBackend {
 
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /** FP4 E2M1 values by 4-bit code (gpt-oss.md §3.5). */
-    private static final float[] FP4 = {0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f};
 
     @Override
     public String name() { return "scalar"; }
@@ -177,10 +175,10 @@ public final class ScalarBackend extends HostBackend {
         int groups = n / 32;
         double sum = 0;
         for (int g = 0; g < groups; g++) {
-            double scale = Math.scalb(1.0, (scales.get(ValueLayout.JAVA_BYTE, row * groups + g) & 0xFF) - 127);
+            double scale = Mxfp4.scale(scales.get(ValueLayout.JAVA_BYTE, row * groups + g) & 0xFF);
             for (int b = 0; b < 16; b++) {
                 int packed = blocks.get(ValueLayout.JAVA_BYTE, (row * groups + g) * 16 + b) & 0xFF;
-                sum += scale * ((double) FP4[packed & 0xF] * x[g * 32 + 2 * b] + (double) FP4[packed >>> 4] * x[g * 32 + 2 * b + 1]);
+                sum += scale * ((double) Mxfp4.fp4(packed & 0xF) * x[g * 32 + 2 * b] + (double) Mxfp4.fp4(packed >>> 4) * x[g * 32 + 2 * b + 1]);
             }
         }
         return (float) sum;

@@ -1,5 +1,6 @@
 package dev.tessera.worker.backend;
 
+import dev.tessera.worker.checkpoint.Bf16;
 import dev.tessera.worker.checkpoint.DType;
 import dev.tessera.worker.checkpoint.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -14,17 +15,11 @@ public final class FakeTensors {
 
     public static Tensor bf16(String name, float[] values, long... shape) {
         ByteBuffer buf = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) buf.putShort(toBf16(v));
+        for (float v : values) buf.putShort(Bf16.fromFloat(v));
         return new Tensor(name, DType.BF16, shape, MemorySegment.ofArray(buf.array()), Path.of("memory"));
     }
 
     public static Tensor u8(String name, byte[] bytes, long... shape) {
         return new Tensor(name, DType.U8, shape, MemorySegment.ofArray(bytes), Path.of("memory"));
-    }
-
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        bits += 0x7FFF + ((bits >>> 16) & 1);
-        return (short) (bits >>> 16);
     }
 }
