@@ -1,0 +1,200 @@
+package dev.tessera.coordinator.engine;
+
+import dev.tessera.coordinator.scheduler.Finish;
+import dev.tessera.coordinator.scheduler.SchedulerConfig;
+import io.grpc.Channel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's replicas and the requests on them: one {@link EngineLoop} per replica, requests routed to the
+ * replica with the least KV in use, and requests re-run elsewhere when their replica is lost.
+ *
+ * <p>A request that finds no replica (at start-up, or after its replica was lost and no other is ready) waits in a
+ * bounded pending queue until one is ready or its deadline passes. Admission is bounded: at most {@code maxLive}
+ * unfinished requests; beyond that {@link #submit} answers {@link Admission#FULL} at once.
+ */
+public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplicaSet.class);
+
+    /** Per-replica scheduling limits; the KV pool and context come from the replica. */
+    public record Limits(int maxBatchTokens, int maxRunning, int maxWaiting, int maxSkips) {
+        public static final Limits DEFAULT = new Limits(512, 256, 1024, 16);
+
+        SchedulerConfig forReplica(ReplicaRoute r) {
+            int budget = r.maxBatchTokens() > 0 ? Math.min(maxBatchTokens, r.maxBatchTokens()) : maxBatchTokens;
+            return new SchedulerConfig(budget, maxRunning, maxWaiting, r.kvBlocks(), r.kvBlockSize(), r.maxContextTokens(), maxSkips);
+        }
+    }
+
+    /** What became of a submitted request. */
+    public enum Admission { ACCEPTED, FULL, CLOSED }
+
+    private final Function<String, Channel> stageChannels;
+    private final Limits limits;
+    private final int maxLive;
+    private final AtomicLong seqIds = new AtomicLong();
+    private final AtomicInteger live = new AtomicInteger();
+    private final Map<String, EngineLoop> loops = new HashMap<>();
+    private final ArrayDeque<Request> pending = new ArrayDeque<>();
+    private final ScheduledExecutorService timer;
+    private long epoch;
+    private boolean closed;
+
+    /**
+     * @param stageChannels gives the channel to a stage's address ("host:port"); channels are shared and owned by the caller
+     */
+    public ReplicaSet(Function<String, Channel> stageChannels, Limits limits, int maxLive) {
+        this.stageChannels = stageChannels;
+        this.limits = limits;
+        this.maxLive = maxLive;
+        this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("replica-set").daemon().factory());
+        timer.scheduleWithFixedDelay(this::expirePending, 100, 100, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Reconciles the loops with the replicas that exist now, as leader of {@code epoch}: starts a loop for each new
+     * replica and stops those whose replica is gone (their requests move). A new epoch restarts every loop.
+     */
+    public synchronized void update(List<ReplicaRoute> routes, long epoch) {
+        if (closed) return;
+        if (epoch != this.epoch) {
+            for (EngineLoop loop : loops.values()) loop.stop("new leader epoch " + epoch);
+            loops.clear();
+            this.epoch = epoch;
+        }
+        Map<String, ReplicaRoute> wanted = new HashMap<>();
+        for (ReplicaRoute r : routes) wanted.put(r.replicaId(), r);
+        for (Iterator<Map.Entry<String, EngineLoop>> it = loops.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, EngineLoop> e = it.next();
+            ReplicaRoute now = wanted.get(e.getKey());
+            if (now == null || !now.equals(e.getValue().route())) {
+                e.getValue().stop("replica " + e.getKey() + " changed or is no longer complete");
+                it.remove();
+            }
+        }
+        for (ReplicaRoute r : routes) {
+            if (loops.containsKey(r.replicaId())) continue;
+            EngineLoop loop = new EngineLoop(r, epoch, limits.forReplica(r),
+                    stageChannels.apply(r.stages().getFirst().getAddress()), seqIds, this);
+            loops.put(r.replicaId(), loop);
+            loop.start();
+        }
+        dispatchPending();
+    }
+
+    /** Routes a request to the least loaded replica, or parks it until one is ready. */
+    public Admission submit(Request r) {
+        if (live.incrementAndGet() > maxLive) {
+            live.decrementAndGet();
+            return Admission.FULL;
+        }
+        r.onDone(live::decrementAndGet);
+        synchronized (this) {
+            if (closed) {
+                live.decrementAndGet();
+                return Admission.CLOSED;
+            }
+            if (!route(r)) pending.add(r);
+        }
+        return Admission.ACCEPTED;
+    }
+
+    /** Routes to a running loop; false when none takes it. Holds the lock. */
+    private boolean route(Request r) {
+        List<EngineLoop> candidates = new ArrayList<>(loops.values());
+        // NOTE: least KV in use first, then the shortest queue: round robin would pile long requests on one replica.
+        candidates.sort(Comparator.<EngineLoop>comparingDouble(l -> l.stats().kvUsage())
+                .thenComparingInt(l -> l.stats().waiting() + l.stats().running()));
+        for (EngineLoop loop : candidates) if (loop.isRunning() && loop.submit(r)) return true;
+        return false;
+    }
+
+    private synchronized void dispatchPending() {
+        for (Iterator<Request> it = pending.iterator(); it.hasNext(); ) {
+            Request r = it.next();
+            if (r.isDone()) { it.remove(); continue; }
+            if (route(r)) it.remove(); else break;
+        }
+    }
+
+    private void expirePending() {
+        List<Request> expired = new ArrayList<>();
+        synchronized (this) {
+            long now = System.nanoTime();
+            for (Iterator<Request> it = pending.iterator(); it.hasNext(); ) {
+                Request r = it.next();
+                if (r.requestedFinish() != null || now - r.deadlineNanos() > 0) { it.remove(); expired.add(r); }
+            }
+        }
+        for (Request r : expired) {
+            Finish f = r.requestedFinish();
+            if (r.markDone()) {
+                if (f != null) r.sink().onFinish(f, -1, null);
+                else r.sink().onFinish(Finish.ERROR, -1, "no replica was ready before the request's deadline");
+            }
+        }
+    }
+
+    @Override
+    public void onLoopEnded(EngineLoop loop, List<Request> live, String why) {
+        synchronized (this) {
+            if (loops.get(loop.route().replicaId()) == loop) loops.remove(loop.route().replicaId());
+            if (closed) {
+                for (Request r : live) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped: " + why);
+                return;
+            }
+            for (Request r : live) {
+                r.moves++;
+                if (!route(r)) pending.add(r);
+            }
+        }
+        if (!live.isEmpty()) log.warn("moved {} requests off replica {} ({})", live.size(), loop.route().replicaId(), why);
+    }
+
+    /** Snapshot of each replica's load, keyed by replica id. */
+    public synchronized Map<String, EngineLoop.LoadStats> stats() {
+        Map<String, EngineLoop.LoadStats> out = new HashMap<>();
+        loops.forEach((id, loop) -> out.put(id, loop.stats()));
+        return out;
+    }
+
+    public synchronized List<ReplicaRoute> replicas() {
+        return loops.values().stream().map(EngineLoop::route).toList();
+    }
+
+    public synchronized int pending() { return pending.size(); }
+
+    public int live() { return live.get(); }
+
+    /** Stops every loop and fails every request (this coordinator stops leading or shuts down). */
+    @Override
+    public void close() {
+        List<EngineLoop> toStop;
+        List<Request> parked;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            toStop = new ArrayList<>(loops.values());
+            parked = new ArrayList<>(pending);
+            pending.clear();
+        }
+        for (EngineLoop loop : toStop) loop.close();
+        for (Request r : parked) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped");
+        timer.shutdownNow();
+    }
+}
