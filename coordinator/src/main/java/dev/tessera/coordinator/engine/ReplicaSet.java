@@ -50,6 +50,11 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     private final AtomicLong seqIds = new AtomicLong();
     private final AtomicInteger live = new AtomicInteger();
     private final Map<String, EngineLoop> loops = new HashMap<>();
+    private final Map<String, ReplicaRoute> wanted = new HashMap<>();
+    // NOTE: a replica whose stream failed is retried with backoff, not at once: a worker that crashed stays
+    // registered until its ZooKeeper session times out, and retrying it in a tight loop would only fail again.
+    private final Map<String, Long> retryAt = new HashMap<>();
+    private final Map<String, Long> backoffMillis = new HashMap<>();
     private final ArrayDeque<Request> pending = new ArrayDeque<>();
     private final ScheduledExecutorService timer;
     private long epoch;
@@ -64,6 +69,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
         this.maxLive = maxLive;
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("replica-set").daemon().factory());
         timer.scheduleWithFixedDelay(this::expirePending, 100, 100, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::retryReplicas, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -77,8 +83,10 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             loops.clear();
             this.epoch = epoch;
         }
-        Map<String, ReplicaRoute> wanted = new HashMap<>();
+        wanted.clear();
         for (ReplicaRoute r : routes) wanted.put(r.replicaId(), r);
+        retryAt.keySet().retainAll(wanted.keySet());
+        backoffMillis.keySet().retainAll(wanted.keySet());
         for (Iterator<Map.Entry<String, EngineLoop>> it = loops.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, EngineLoop> e = it.next();
             ReplicaRoute now = wanted.get(e.getKey());
@@ -87,14 +95,26 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
                 it.remove();
             }
         }
-        for (ReplicaRoute r : routes) {
+        startLoops();
+    }
+
+    /** Starts a loop for every wanted replica that has none and is not backing off. Holds the lock. */
+    private void startLoops() {
+        long now = System.nanoTime();
+        for (ReplicaRoute r : wanted.values()) {
             if (loops.containsKey(r.replicaId())) continue;
+            Long at = retryAt.get(r.replicaId());
+            if (at != null && now - at < 0) continue;
             EngineLoop loop = new EngineLoop(r, epoch, limits.forReplica(r),
                     stageChannels.apply(r.stages().getFirst().getAddress()), seqIds, this);
             loops.put(r.replicaId(), loop);
             loop.start();
         }
         dispatchPending();
+    }
+
+    private synchronized void retryReplicas() {
+        if (!closed && !retryAt.isEmpty()) startLoops();
     }
 
     /** Routes a request to the least loaded replica, or parks it until one is ready. */
@@ -153,7 +173,15 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     @Override
     public void onLoopEnded(EngineLoop loop, List<Request> live, String why) {
         synchronized (this) {
-            if (loops.get(loop.route().replicaId()) == loop) loops.remove(loop.route().replicaId());
+            String id = loop.route().replicaId();
+            if (loops.get(id) == loop) {
+                loops.remove(id);
+                if (wanted.containsKey(id)) { // it failed rather than being retired by update()
+                    long backoff = Math.min(backoffMillis.getOrDefault(id, 250L) * 2, 10_000L);
+                    backoffMillis.put(id, backoff);
+                    retryAt.put(id, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff));
+                }
+            }
             if (closed) {
                 for (Request r : live) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped: " + why);
                 return;

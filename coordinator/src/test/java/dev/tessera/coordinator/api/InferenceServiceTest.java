@@ -58,7 +58,8 @@ class InferenceServiceTest {
     private void start(IntUnaryOperator next, int kvBlocks, int maxLive) throws Exception {
         stage = new FakeStage(next);
         String stageName = InProcessServerBuilder.generateName();
-        Server stageServer = InProcessServerBuilder.forName(stageName).directExecutor().addService(stage).build().start();
+        // NOTE: not directExecutor: the stage answers on its own threads, as a remote stage would.
+        Server stageServer = InProcessServerBuilder.forName(stageName).addService(stage).build().start();
         closers.add(() -> stageServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         ManagedChannel stageChannel = InProcessChannelBuilder.forName(stageName).directExecutor().build();
         closers.add(stageChannel::shutdownNow);
@@ -189,13 +190,14 @@ class InferenceServiceTest {
     @Test
     void cancellingAStreamFreesItsBlocksOnTheStage() throws Exception {
         start(t -> (t + 1) % 1000, 64, 100);
+        stage.pauseAfterSteps = 3;
         Context.CancellableContext ctx = Context.current().withCancellation();
         Iterator<GenerateResponse> it = ctx.call(() -> blocking.generate(
                 tokens(1, 2, 3, 4, 5, 6, 7, 8, 9).setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(200)).build()));
         it.next();
-        it.next();
-        assertTrue(stage.blocksInUse() > 0);
+        assertEquals(3, stage.blocksInUse(), "10 positions in blocks of 4");
         ctx.cancel(null);
+        stage.resume.countDown();
         await(() -> stage.blocksInUse() == 0 && replicas.live() == 0, "the cancelled sequence's blocks to be freed");
         assertNull(stage.violation);
     }
@@ -203,13 +205,16 @@ class InferenceServiceTest {
     @Test
     void aFullCoordinatorAnswersResourceExhaustedAtOnce() throws Exception {
         start(t -> (t + 1) % 1000, 64, 1);
+        stage.pauseAfterSteps = 1;
         Context.CancellableContext ctx = Context.current().withCancellation();
         Iterator<GenerateResponse> running = ctx.call(() -> blocking.generate(
                 tokens(1).setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(2000)).build()));
         running.next();
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> run(tokens(1).build()));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("capacity"), e.getStatus().getDescription());
         ctx.cancel(null);
+        stage.resume.countDown();
     }
 
     @Test

@@ -24,6 +24,9 @@ final class FakeStage extends StageGrpc.StageImplBase {
     final Set<Long> everSeen = ConcurrentHashMap.newKeySet();
     volatile String violation;
     volatile int steps;
+    /** Steps after this many wait for {@link #resume} (a stage that is slow to compute). */
+    volatile int pauseAfterSteps = Integer.MAX_VALUE;
+    final java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
 
     FakeStage(IntUnaryOperator next) { this.next = next; }
 
@@ -35,7 +38,13 @@ final class FakeStage extends StageGrpc.StageImplBase {
         return new StreamObserver<>() {
             @Override
             public void onNext(StepInput in) {
-                steps++;
+                if (++steps > pauseAfterSteps) {
+                    try {
+                        resume.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 for (long id : in.getFinishedSeqIdsList()) { blocksBySeq.remove(id); lastToken.remove(id); }
                 StepOutput.Builder result = StepOutput.newBuilder().setStep(in.getStep()).setEpoch(in.getEpoch());
                 for (SequenceStep s : in.getSeqsList()) {
