@@ -1,0 +1,216 @@
+package dev.tessera.coordinator;
+
+import dev.tessera.coordinator.api.ClusterView;
+import dev.tessera.coordinator.api.InferenceService;
+import dev.tessera.coordinator.cluster.Leadership;
+import dev.tessera.coordinator.cluster.Membership;
+import dev.tessera.coordinator.cluster.ReplicaPlan;
+import dev.tessera.coordinator.engine.ReplicaRoute;
+import dev.tessera.coordinator.engine.ReplicaSet;
+import dev.tessera.coordinator.engine.StageChannels;
+import dev.tessera.proto.v1.CoordinatorInfo;
+import dev.tessera.proto.v1.InferenceGrpc;
+import dev.tessera.proto.v1.WorkerInfo;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A coordinator process: serves the Inference API, keeps a warm view of the workers, and, while it holds
+ * leadership, schedules every replica. A standby answers UNAVAILABLE naming the leader, and takes over when the
+ * leader's ZooKeeper session ends.
+ *
+ * <p>Lifecycle: {@link #start} connects to ZooKeeper (or fails with a message within the start timeout), starts the
+ * membership view and the gRPC server, then joins the leader election. {@link #close} gives up leadership (a
+ * standby takes over at once), stops the engine loops and the server.
+ */
+public final class Coordinator implements ClusterView, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
+
+    private final CoordinatorConfig config;
+    private final CuratorFramework curator;
+    private final StageChannels stageChannels = new StageChannels();
+    private final ExecutorService streams;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final Server server;
+    private final String address;
+    private final Membership membership;
+    private final Leadership leadership;
+    private volatile ReplicaSet replicaSet;   // non-null while leading
+    private volatile long epoch;
+    private volatile List<String> problems = List.of();
+
+    private Coordinator(CoordinatorConfig config) throws IOException, InterruptedException {
+        this.config = config;
+        this.curator = CuratorFrameworkFactory.builder().connectString(config.zkConnect())
+                .sessionTimeoutMs((int) config.zkSessionTimeout().toMillis())
+                .connectionTimeoutMs((int) Math.min(config.startTimeout().toMillis(), 15_000))
+                .retryPolicy(new ExponentialBackoffRetry(200, 10, 5_000)).build();
+        curator.start();
+        if (!curator.blockUntilConnected((int) config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+            curator.close();
+            throw new IllegalStateException("cannot reach ZooKeeper at " + config.zkConnect() + " within "
+                    + config.startTimeout().toSeconds() + " s; is it running (./tessera zookeeper)?");
+        }
+        this.streams = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                Thread.ofPlatform().name("response-", 0).daemon().factory());
+        this.membership = new Membership(curator, config.layout());
+        membership.addListener(this::reconcile);
+        membership.start();
+
+        health.setStatus("", ServingStatus.NOT_SERVING);
+        health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+        try {
+            this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+                    .addService(new InferenceService(this, streams))
+                    .addService(health.getHealthService())
+                    .addService(ProtoReflectionServiceV1.newInstance())
+                    .build().start();
+        } catch (IOException e) {
+            membership.close();
+            curator.close();
+            streams.shutdownNow();
+            throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.port() + ": " + e.getMessage()
+                    + (config.port() != 0 ? " (is another coordinator running? choose another --port)" : ""), e);
+        }
+        this.address = config.host() + ":" + server.getPort();
+        String id = config.coordinatorId() != null ? config.coordinatorId() : address;
+        this.leadership = new Leadership(curator, config.layout(), id, address, new Leadership.Listener() {
+            @Override public void onLeader(long epoch) { lead(epoch); }
+            @Override public void onStandby() { standBy(); }
+        });
+        leadership.start();
+        log.info("coordinator {} serving on {} (ZooKeeper {} {})", id, address, config.zkConnect(), config.layout().root());
+    }
+
+    /** Starts a coordinator; it becomes leader or standby on its own. */
+    public static Coordinator start(CoordinatorConfig config) throws IOException, InterruptedException {
+        return new Coordinator(config);
+    }
+
+    public String address() { return address; }
+
+    public int port() { return server.getPort(); }
+
+    public boolean isLeader() { return replicaSet != null; }
+
+    public long epoch() { return epoch; }
+
+    @Override
+    public ReplicaSet replicaSet() { return replicaSet; }
+
+    @Override
+    public String leaderAddress() {
+        return membership.leader().map(CoordinatorInfo::getAddress).orElse(null);
+    }
+
+    @Override
+    public List<String> problems() { return problems; }
+
+    private synchronized void lead(long newEpoch) {
+        log.info("leading with epoch {}", newEpoch);
+        if (replicaSet != null) replicaSet.close();
+        epoch = newEpoch;
+        replicaSet = new ReplicaSet(stageChannels, config.limits(), config.maxLive());
+        reconcile();
+    }
+
+    private synchronized void standBy() {
+        ReplicaSet was = replicaSet;
+        replicaSet = null;
+        epoch = 0;
+        if (was != null) {
+            log.warn("lost leadership: stopping every replica's engine");
+            was.close();
+        }
+        updateHealth();
+    }
+
+    /** Matches the engine loops to the replicas the registered workers form now. */
+    private synchronized void reconcile() {
+        ReplicaPlan plan = ReplicaPlan.of(membership.workers());
+        problems = plan.problems();
+        ReplicaSet set = replicaSet;
+        if (set != null) {
+            List<ReplicaRoute> routes = plan.replicas().stream().map(Coordinator::route).toList();
+            set.update(routes, epoch);
+        }
+        updateHealth();
+    }
+
+    private void updateHealth() {
+        ReplicaSet set = replicaSet;
+        // NOTE: SERVING only while this coordinator leads and at least one replica is complete: a load balancer
+        // or an orchestrator must never see OK from a coordinator that cannot generate.
+        ServingStatus status = set != null && !set.replicas().isEmpty() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        health.setStatus("", status);
+        health.setStatus(InferenceGrpc.SERVICE_NAME, status);
+    }
+
+    private static ReplicaRoute route(ReplicaPlan.Replica r) {
+        List<WorkerInfo> stages = r.stages();
+        int maxBatch = stages.stream().mapToInt(WorkerInfo::getMaxBatchTokens).filter(t -> t > 0).min().orElse(0);
+        WorkerInfo last = stages.getLast();
+        return new ReplicaRoute(r.id(), r.model(), r.fingerprint(), stages.stream().map(w ->
+                dev.tessera.proto.v1.StageEndpoint.newBuilder().setWorkerId(w.getWorkerId())
+                        .setAddress(w.getHost() + ":" + w.getPort())
+                        .setFirstLayer(w.getFirstLayer()).setLastLayer(w.getLastLayer()).build()).toList(),
+                r.kvBlocks(), r.kvBlockSize(), maxBatch, last.getVocabSize(), last.getMaxContextTokens());
+    }
+
+    /** Waits until this coordinator leads and {@code replicas} replicas serve; false on timeout. */
+    public boolean awaitReplicas(int replicas, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            ReplicaSet set = replicaSet;
+            if (set != null && set.replicas().size() >= replicas) return true;
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
+    /** Ends abruptly, as a crashed process would: no handover, the ZooKeeper session just ends. For tests. */
+    public void kill() {
+        server.shutdownNow();
+        curator.close();
+        ReplicaSet set = replicaSet;
+        replicaSet = null;
+        if (set != null) set.close();
+        stageChannels.close();
+        streams.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        health.enterTerminalState();
+        leadership.close();
+        standBy();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(2, TimeUnit.SECONDS)) server.shutdownNow();
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        membership.close();
+        curator.close();
+        stageChannels.close();
+        streams.shutdownNow();
+        log.info("coordinator on {} stopped", address);
+    }
+}
