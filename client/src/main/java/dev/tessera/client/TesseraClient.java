@@ -130,6 +130,11 @@ public final class TesseraClient implements AutoCloseable {
         return source instanceof LeaderTracker t ? t.leader() : Optional.empty();
     }
 
+    /** Where the calls go; for tests in this package. */
+    ChannelSource source() {
+        return source;
+    }
+
     /** What calls go to: an address, or the leader's ZooKeeper node. For messages. */
     public String target() {
         return source.describe();
