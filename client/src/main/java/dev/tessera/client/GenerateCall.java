@@ -120,14 +120,17 @@ final class GenerateCall implements Generation, ClientResponseObserver<GenerateR
     @Override
     public void cancel() {
         ChannelSource.Pending p;
+        ClientCallStreamObserver<GenerateRequest> c;
         synchronized (lock) {
             if (cancelled || done.get()) return;
-            cancelled = true;
+            cancelled = true; // from here on begin() starts nothing
             p = pending;
-            if (call != null) {
-                call.cancel("cancelled by the client", null); // gRPC answers with onError(CANCELLED)
-                return;
-            }
+            c = call;
+        }
+        // NOTE: outside the lock, since gRPC may run the listener inline; the call, once set, never changes.
+        if (c != null) {
+            c.cancel("cancelled by the client", null); // gRPC answers with onError(CANCELLED)
+            return;
         }
         if (p != null) p.withdraw();
         fail(Status.CANCELLED.withDescription("cancelled by the client before the call started").asRuntimeException());

@@ -145,13 +145,11 @@ final class LeaderTracker implements ChannelSource {
             lock.readLock().unlock();
         }
         lock.writeLock().lock();
-        Waiter waiter;
+        Waiter waiter = null;
         try {
             if (closed) {
-                fail.accept(Status.UNAVAILABLE.withDescription("the client is closed").asRuntimeException());
-                return Pending.NONE;
-            }
-            if (leader != null) {
+                // refused below, outside the lock
+            } else if (leader != null) {
                 lock.readLock().lock(); // downgrade: the leader cannot change before the call is started
                 lock.writeLock().unlock();
                 try {
@@ -160,12 +158,17 @@ final class LeaderTracker implements ChannelSource {
                     lock.readLock().unlock();
                 }
                 return Pending.NONE;
+            } else {
+                waiter = new Waiter(waitNanos, start, fail);
+                waiters.add(waiter);
+                waiter.timeout = timer.schedule(waiter::timedOut, Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
             }
-            waiter = new Waiter(waitNanos, start, fail);
-            waiters.add(waiter);
-            waiter.timeout = timer.schedule(waiter::timedOut, Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
         } finally {
             if (lock.isWriteLockedByCurrentThread()) lock.writeLock().unlock();
+        }
+        if (waiter == null) {
+            fail.accept(Status.UNAVAILABLE.withDescription("the client is closed").asRuntimeException());
+            return Pending.NONE;
         }
         return waiter;
     }

@@ -90,6 +90,12 @@ public final class TesseraClient implements AutoCloseable {
         return fromZooKeeper(connectString, layout, ClientOptions.DEFAULTS, ChannelFactory.PLAINTEXT);
     }
 
+    /** Like {@link #fromZooKeeper(String, ZkLayout)} with options. */
+    public static TesseraClient fromZooKeeper(String connectString, ZkLayout layout, ClientOptions options) {
+        return fromZooKeeper(connectString, layout, options, ChannelFactory.PLAINTEXT);
+    }
+
+    /** Like {@link #fromZooKeeper(String, ZkLayout)}, opening channels to coordinators with {@code channels}. */
     public static TesseraClient fromZooKeeper(String connectString, ZkLayout layout, ClientOptions options, ChannelFactory channels) {
         if (connectString == null || connectString.isBlank())
             throw new IllegalArgumentException("the ZooKeeper connect string is empty; give host:port[,host:port...]");
