@@ -55,6 +55,9 @@ public final class Worker implements AutoCloseable {
     /** NOTE: a crashed worker's node vanishes after this; Curator's default of 60 s keeps dead stages routable too long. */
     static final int ZK_SESSION_TIMEOUT_MS = 15_000;
 
+    /** Callers may send keepalive pings this often (grpc-java's server default is every 5 minutes at most). */
+    public static final int PERMITTED_KEEPALIVE_SECONDS = 5;
+
     private final WorkerConfig config;
     private CuratorFramework curator;
     private LayerRange layers;
@@ -64,6 +67,7 @@ public final class Worker implements AutoCloseable {
     private StageService service;
     private HealthStatusManager health;
     private Server server;
+    private volatile int port;
     private WorkerRegistration registration;
     private boolean stopped;   // guarded by this
 
@@ -82,7 +86,8 @@ public final class Worker implements AutoCloseable {
             worker.boot();
             return worker;
         } catch (IOException | InterruptedException | RuntimeException | Error e) {
-            worker.kill();
+            worker.stopNow();
+            log.debug("worker {} did not start: {}", config.workerId(), e.toString());
             throw e;
         }
     }
@@ -106,7 +111,8 @@ public final class Worker implements AutoCloseable {
         health = new HealthStatusManager();
         setHealth(ServingStatus.NOT_SERVING);
         server = listen(identity);
-        service.listening(config.host(), server.getPort());
+        port = server.getPort();
+        service.listening(config.host(), port);
         if (curator != null) {
             registration = register(service.info());
             service.fence().watch(curator, config.zkLayout());
@@ -132,8 +138,8 @@ public final class Worker implements AutoCloseable {
         return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port();
     }
 
-    /** The bound TCP port. */
-    public int port() { return server.getPort(); }
+    /** The bound TCP port (still answered once stopped). */
+    public int port() { return port; }
 
     public String id() { return config.workerId(); }
 
@@ -178,15 +184,20 @@ public final class Worker implements AutoCloseable {
      * without deregistering (the ephemeral node goes with the session). For tests of failure handling.
      */
     public void kill() {
+        if (stopNow()) log.info("worker {} killed", config.workerId());
+    }
+
+    /** Stops at once without deregistering; false when already stopped. */
+    private boolean stopNow() {
         synchronized (this) {
-            if (stopped) return;
+            if (stopped) return false;
             stopped = true;
         }
         quietly("kill the server", () -> { if (server != null) server.shutdownNow(); });
         quietly("close the stage", () -> { if (service != null) service.close(); });
         quietly("close the ZooKeeper client", () -> { if (curator != null) curator.close(); });
         release();
-        log.info("worker {} killed", config.workerId());
+        return true;
     }
 
     private void release() {
@@ -230,6 +241,8 @@ public final class Worker implements AutoCloseable {
             return NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                     .addService(service).addService(health.getHealthService())
                     .maxInboundMessageSize((int) Math.min(maxMessage, Integer.MAX_VALUE))
+                    // NOTE: callers (the coordinator, the previous stage) ping to detect a lost peer; allow it.
+                    .permitKeepAliveTime(PERMITTED_KEEPALIVE_SECONDS, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)
                     .build().start();
         } catch (IOException e) {
             throw new IOException("worker " + config.workerId() + " cannot listen on " + config.host() + ":" + config.port()
