@@ -44,7 +44,7 @@ final class ForwardSession implements StreamObserver<StepInput>, Downstream.List
     private final OutputLedger ledger = new OutputLedger();
 
     // Inbound thread only (gRPC delivers one message at a time).
-    private boolean admitted;
+    private volatile boolean admitted;
     private volatile long epoch;
     private long lastStep;
     private String replica = "";
@@ -156,9 +156,10 @@ final class ForwardSession implements StreamObserver<StepInput>, Downstream.List
         synchronized (this) {
             if (closed) return;
             inputEnded = true;
-            if (!service.compute().submit(StageCompute.Work.end(this)))
-                log.error("stage {}: no room to queue the end of the stream", id.workerId());
+            if (service.compute().submit(StageCompute.Work.end(this))) return;
         }
+        close(Status.INTERNAL.withDescription("stage " + id.workerId() + ": no room to queue the end of the stream; "
+                + "flow control was not respected"));
     }
 
     @Override
@@ -307,7 +308,8 @@ final class ForwardSession implements StreamObserver<StepInput>, Downstream.List
             d = downstream;
             notifyAll();
         }
-        if (status.isOk()) log.info("stage {}: stream of epoch {} ended", id.workerId(), epoch);
+        if (!admitted) log.info("stage {}: stream refused: {} {}", id.workerId(), status.getCode(), status.getDescription());
+        else if (status.isOk()) log.info("stage {}: stream of epoch {} ended", id.workerId(), epoch);
         else log.info("stage {}: stream of epoch {} closed: {} {}", id.workerId(), epoch, status.getCode(), status.getDescription());
         service.closed(this);
         if (d != null) d.cancel("the upstream stream ended: " + status.getCode());

@@ -156,15 +156,11 @@ public final class Worker implements AutoCloseable {
             if (stopped) return;
             stopped = true;
         }
-        try {
-            if (service != null && service.state() == WorkerState.WORKER_STATE_READY) {
-                service.drain();
-                setHealth(ServingStatus.NOT_SERVING);
-                updateRegistration();
-                service.awaitIdle(CLOSE_GRACE);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (service != null && service.state() == WorkerState.WORKER_STATE_READY) {
+            service.drain();
+            setHealth(ServingStatus.NOT_SERVING);
+            quietly("register as DRAINING", this::updateRegistration);
+            quietly("wait for the current stream to end", () -> service.awaitIdle(CLOSE_GRACE));
         }
         quietly("deregister", () -> { if (registration != null) registration.close(); });
         quietly("stop the server", () -> { if (server != null) server.shutdown(); });
