@@ -65,6 +65,40 @@ public final class Sampler {
         return new Choice(order[pick], (float) Math.log(probs[pick] / sum));
     }
 
+    /**
+     * Log-probabilities under the raw logits of one row: {@code log(softmax(logits))} over the whole vocabulary, before
+     * temperature, top-k and top-p (what the OpenAI API and vLLM report).
+     *
+     * @param token        the token whose log-probability is {@code chosen}
+     * @param topTokens    the {@code top} most probable tokens, most probable first (ties: lower id first)
+     * @param topLogprobs  their log-probabilities
+     */
+    public record Logprobs(int token, float chosen, int[] topTokens, float[] topLogprobs) {}
+
+    /** The log-probability of {@code token} and the {@code top} most probable tokens of one row of logits. */
+    public static Logprobs logprobs(float[] logits, int offset, int vocab, int token, int top) {
+        if (top < 0 || top > vocab) throw new IllegalArgumentException("top must be in 0.." + vocab + ", got " + top);
+        double max = logits[offset + argmax(logits, offset, vocab)], sum = 0;
+        for (int i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
+        double logZ = max + Math.log(sum);
+        // Insertion into a small sorted prefix: top is at most a few dozen, the vocabulary 201,088.
+        int[] best = new int[top];
+        int n = 0;
+        for (int i = 0; i < vocab && top > 0; i++) {
+            float v = logits[offset + i];
+            if (n == top && v <= logits[offset + best[n - 1]]) continue;
+            int j = n < top ? n++ : n - 1;
+            while (j > 0 && logits[offset + best[j - 1]] < v) {
+                best[j] = best[j - 1];
+                j--;
+            }
+            best[j] = i;
+        }
+        float[] lp = new float[top];
+        for (int i = 0; i < top; i++) lp[i] = (float) Math.min(0, logits[offset + best[i]] - logZ);
+        return new Logprobs(token, (float) Math.min(0, logits[offset + token] - logZ), best, lp);
+    }
+
     /** Index of the largest logit; ties go to the lower id. */
     public static int argmax(float[] logits, int offset, int vocab) {
         int best = 0;

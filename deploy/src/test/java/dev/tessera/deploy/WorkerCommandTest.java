@@ -1,0 +1,30 @@
+package dev.tessera.deploy;
+
+import static dev.tessera.deploy.TesseraMainTest.run;
+import static dev.tessera.deploy.TesseraMainTest.tiny;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** `tessera worker`: user mistakes get one line and exit code 2 before anything starts. */
+class WorkerCommandTest {
+
+    private static void assertOneLineError(TesseraMainTest.Run r, String fragment) {
+        assertEquals(2, r.exit(), r.out() + r.err());
+        String err = r.err().lines().filter(l -> l.startsWith("worker: ")).findFirst().orElse(r.err());
+        assertTrue(err.contains(fragment), r.err());
+    }
+
+    @Test
+    void userMistakesGetOneLineAndExitCode2() {
+        String model = tiny().toString();
+        assertOneLineError(run("worker", "--model", model, "--port", "0"), "give --id with --port 0");
+        assertOneLineError(run("worker", "--model", model, "--layers", "3:1", "--zookeeper", "none"), "layer range [3, 1) is empty");
+        assertOneLineError(run("worker", "--model", model, "--layers", "0-4", "--zookeeper", "none"), "not of the form first:last");
+        assertOneLineError(run("worker", "--model", model, "--zookeeper", "none"), "has no layer range");
+        assertOneLineError(run("worker", "--model", model, "--layers", "0:9", "--zookeeper", "none", "--port", "0", "--id", "w"),
+                "layer range [0,9) exceeds the 4 layers");
+        assertEquals(2, run("worker").exit(), "--model is required");
+    }
+}

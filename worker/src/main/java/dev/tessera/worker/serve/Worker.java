@@ -1,0 +1,319 @@
+package dev.tessera.worker.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.proto.v1.StageGrpc;
+import dev.tessera.proto.v1.WorkerInfo;
+import dev.tessera.proto.v1.WorkerState;
+import dev.tessera.proto.zk.ZkLayout;
+import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.checkpoint.Checkpoint;
+import dev.tessera.worker.engine.HiddenStates;
+import dev.tessera.worker.engine.ModelShard;
+import dev.tessera.worker.engine.SamplingParams;
+import dev.tessera.worker.engine.SequenceChunk;
+import dev.tessera.worker.engine.ShardSpec;
+import dev.tessera.worker.engine.ShardStep;
+import dev.tessera.worker.model.ModelConfig;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker process's life: it serves one shard of a model as a pipeline stage.
+ *
+ * <p>{@link #start} connects to ZooKeeper (when configured), finds its layer range (given, or read from ZooKeeper),
+ * opens the checkpoint, starts the gRPC server (Stage service plus grpc.health.v1) so that Info answers at once,
+ * registers as LOADING, loads the shard, warms it up with one tiny step, and then turns READY: Forward streams are
+ * accepted, health says SERVING and the registration says READY. {@link #close()} drains and stops; {@link #kill()}
+ * stops as a crash would.
+ *
+ * <p>NOTE: the server starts before the shard loads (not after), so the registration carries the real port even
+ * when the configured one is 0, and Info answers while LOADING, as pipeline.proto promises.
+ *
+ * <p>Thread safety: {@link #close()} and {@link #kill()} may be called from any thread, once each has any effect.
+ */
+public final class Worker implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    /** How long {@link #close()} lets the current stream end and in-flight calls finish. */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+
+    /** NOTE: a crashed worker's node vanishes after this; Curator's default of 60 s keeps dead stages routable too long. */
+    static final int ZK_SESSION_TIMEOUT_MS = 15_000;
+
+    /** Callers may send keepalive pings this often (grpc-java's server default is every 5 minutes at most). */
+    public static final int PERMITTED_KEEPALIVE_SECONDS = 5;
+
+    private final WorkerConfig config;
+    private CuratorFramework curator;
+    private LayerRange layers;
+    private Checkpoint checkpoint;
+    private Backend backend;
+    private ModelShard shard;
+    private StageService service;
+    private HealthStatusManager health;
+    private Server server;
+    private volatile int port;
+    private WorkerRegistration registration;
+    private boolean stopped;   // guarded by this
+
+    private Worker(WorkerConfig config) { this.config = config; }
+
+    /**
+     * Starts a worker and returns once it is READY.
+     *
+     * @throws IllegalArgumentException for a configuration that cannot work (a layer range past the model's layers)
+     * @throws IllegalStateException    when something it waits for does not come (ZooKeeper, the layer znode)
+     * @throws IOException              when the checkpoint cannot be read or the address cannot be bound
+     */
+    public static Worker start(WorkerConfig config) throws IOException, InterruptedException {
+        Worker worker = new Worker(config);
+        try {
+            worker.boot();
+            return worker;
+        } catch (IOException | InterruptedException | RuntimeException | Error e) {
+            worker.stopNow();
+            log.debug("worker {} did not start: {}", config.workerId(), e.toString());
+            throw e;
+        }
+    }
+
+    private void boot() throws IOException, InterruptedException {
+        String id = config.workerId();
+        if (config.zkConnect() != null) curator = connect(config);
+        layers = config.layers() != null ? config.layers() : awaitLayers();
+        Path dir = config.modelDir();
+        ModelConfig model = ModelConfig.load(dir);
+        if (layers.last() > model.numLayers())
+            throw new IllegalArgumentException("worker " + id + ": layer range " + layers + " exceeds the "
+                    + model.numLayers() + " layers of the model in " + dir);
+        checkpoint = Checkpoint.open(dir);
+        String fingerprint = ModelFingerprint.of(dir, checkpoint);
+        int kvBlocks = config.kvBlocksFor(layers.count(), model.numKvHeads(), model.headDim());
+        ShardSpec spec = new ShardSpec(layers.first(), layers.last(), kvBlocks, config.kvBlockSize());
+        StageIdentity identity = StageIdentity.of(id, modelName(dir), fingerprint, model, spec, maxContextTokens(dir, model),
+                config.maxBatchTokens(), config.backendDescription());
+        service = new StageService(identity, StageChannels.plaintext());
+        health = new HealthStatusManager();
+        setHealth(ServingStatus.NOT_SERVING);
+        server = listen(identity);
+        port = server.getPort();
+        service.listening(config.host(), port);
+        if (curator != null) {
+            registration = register(service.info());
+            service.fence().watch(curator, config.zkLayout());
+        }
+        log.info("worker {} loading {} layers {} from {} ({} KV blocks of {} tokens) on {}", id, identity.model(), layers,
+                dir, kvBlocks, config.kvBlockSize(), config.backendDescription());
+        long loadStart = System.nanoTime();
+        backend = config.backend().get();
+        shard = ModelShard.load(checkpoint, model, spec, backend);
+        warmUp(shard, model);
+        service.ready(shard, backend.name());
+        setHealth(ServingStatus.SERVING);
+        updateRegistration();
+        log.info("worker {} ready on {} in {} ms", id, address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
+    }
+
+    /** This worker as Info reports it now. */
+    public WorkerInfo info() { return service.info(); }
+
+    /** The Stage service's address, "host:port" (IPv6 hosts in brackets). */
+    public String address() {
+        String host = config.host();
+        return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port();
+    }
+
+    /** The bound TCP port (still answered once stopped). */
+    public int port() { return port; }
+
+    public String id() { return config.workerId(); }
+
+    public LayerRange layers() { return layers; }
+
+    /**
+     * Drains, then stops: DRAINING (registration, health NOT_SERVING, new streams refused), up to
+     * {@link #CLOSE_GRACE} for the current stream to end, then deregisters, closes the current stream with
+     * UNAVAILABLE, shuts the server down (grace, then now), closes the ZooKeeper client and releases the shard.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (stopped) return;
+            stopped = true;
+        }
+        if (service != null && service.state() == WorkerState.WORKER_STATE_READY) {
+            service.drain();
+            setHealth(ServingStatus.NOT_SERVING);
+            quietly("register as DRAINING", this::updateRegistration);
+            quietly("wait for the current stream to end", () -> service.awaitIdle(CLOSE_GRACE));
+        }
+        quietly("deregister", () -> { if (registration != null) registration.close(); });
+        quietly("stop the server", () -> { if (server != null) server.shutdown(); });
+        quietly("close the stage", () -> { if (service != null) service.close(); });
+        quietly("stop the server", () -> {
+            if (server != null && !server.awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS))
+                server.shutdownNow().awaitTermination(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        });
+        quietly("stop health", () -> { if (health != null) health.enterTerminalState(); });
+        quietly("close the ZooKeeper client", () -> { if (curator != null) curator.close(); });
+        release();
+        log.info("worker {} stopped", config.workerId());
+    }
+
+    /**
+     * Stops abruptly, as a crashed process would: the server is shut down now, and the ZooKeeper session is closed
+     * without deregistering (the ephemeral node goes with the session). For tests of failure handling.
+     */
+    public void kill() {
+        if (stopNow()) log.info("worker {} killed", config.workerId());
+    }
+
+    /** Stops at once without deregistering; false when already stopped. */
+    private boolean stopNow() {
+        synchronized (this) {
+            if (stopped) return false;
+            stopped = true;
+        }
+        quietly("kill the server", () -> { if (server != null) server.shutdownNow(); });
+        quietly("close the stage", () -> { if (service != null) service.close(); });
+        quietly("close the ZooKeeper client", () -> { if (curator != null) curator.close(); });
+        release();
+        return true;
+    }
+
+    private void release() {
+        // NOTE: StageService.close() stopped the compute thread, unless a step outlived its timeout: then the shard's
+        // tensors stay mapped rather than pulled from under it.
+        if (service != null && !service.computeStopped()) {
+            log.warn("worker {}: a step is still running; leaving the checkpoint mapped", config.workerId());
+            return;
+        }
+        quietly("release the shard", () -> { if (shard != null) shard.close(); });
+        quietly("release the backend", () -> { if (backend != null) backend.close(); });
+        quietly("close the checkpoint", () -> { if (checkpoint != null) checkpoint.close(); });
+    }
+
+    private static CuratorFramework connect(WorkerConfig config) throws InterruptedException {
+        CuratorFramework client = CuratorFrameworkFactory.builder().connectString(config.zkConnect())
+                .sessionTimeoutMs(ZK_SESSION_TIMEOUT_MS).retryPolicy(new ExponentialBackoffRetry(200, 10)).build();
+        client.start();
+        if (!client.blockUntilConnected((int) config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+            client.close();
+            throw new IllegalStateException("worker " + config.workerId() + " cannot reach ZooKeeper at " + config.zkConnect()
+                    + " within " + describe(config.startTimeout()) + "; is it running? (--zookeeper)");
+        }
+        return client;
+    }
+
+    private LayerRange awaitLayers() throws InterruptedException {
+        try {
+            return LayerAssignment.await(curator, config.zkLayout(), config.workerId(), config.startTimeout());
+        } catch (InterruptedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("worker " + config.workerId() + " cannot read its layer range from ZooKeeper: " + e, e);
+        }
+    }
+
+    private Server listen(StageIdentity identity) throws IOException {
+        // NOTE: a full step's hidden states ([max_batch_tokens, hidden] float32) must fit in one message, plus its ids.
+        long maxMessage = (long) identity.maxBatchTokens() * identity.hiddenSize() * Float.BYTES + (16L << 20);
+        try {
+            return NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+                    .addService(service).addService(health.getHealthService())
+                    .maxInboundMessageSize((int) Math.min(maxMessage, Integer.MAX_VALUE))
+                    // NOTE: callers (the coordinator, the previous stage) ping to detect a lost peer; allow it.
+                    .permitKeepAliveTime(PERMITTED_KEEPALIVE_SECONDS, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)
+                    .build().start();
+        } catch (IOException e) {
+            throw new IOException("worker " + config.workerId() + " cannot listen on " + config.host() + ":" + config.port()
+                    + ": " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+        }
+    }
+
+    private WorkerRegistration register(WorkerInfo info) {
+        try {
+            return WorkerRegistration.register(curator, config.zkLayout(), info);
+        } catch (Exception e) {
+            throw new IllegalStateException("worker " + config.workerId() + " cannot register under "
+                    + config.zkLayout().workersPath() + " in ZooKeeper: " + e, e);
+        }
+    }
+
+    private void updateRegistration() {
+        if (registration == null) return;
+        try {
+            registration.update(service.info());
+        } catch (Exception e) {
+            throw new IllegalStateException("worker " + config.workerId() + " cannot update its registration: " + e, e);
+        }
+    }
+
+    private void setHealth(ServingStatus status) {
+        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, status);
+        health.setStatus(StageGrpc.SERVICE_NAME, status);
+    }
+
+    /**
+     * Runs one token through the shard so that the first real step does not pay for first-use costs.
+     * NOTE: it writes the KV of position 0 in block 0; a sequence given block 0 overwrites it before reading it.
+     */
+    private static void warmUp(ModelShard shard, ModelConfig model) {
+        int h = model.hiddenSize();
+        SequenceChunk one = new SequenceChunk(0, new int[] {0}, 0, new int[] {0}, true, SamplingParams.GREEDY);
+        HiddenStates zeros = shard.isFirst() ? null : HiddenStates.of(new float[h], 1, h);
+        try {
+            shard.forward(new ShardStep(List.of(one), zeros, false, false));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("the warm-up step failed on layers " + shard.spec().firstLayer() + ".."
+                    + shard.spec().lastLayer() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The model's name: its directory's name (e.g. "gpt-oss-120b"). */
+    private static String modelName(Path dir) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        return name == null ? dir.toString() : name.toString();
+    }
+
+    /** config.json's max_position_embeddings; without one, what YaRN stretches the original context to. */
+    private static int maxContextTokens(Path dir, ModelConfig model) throws IOException {
+        JsonNode root = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
+        JsonNode max = root.get("max_position_embeddings");
+        if (max != null && max.canConvertToInt() && max.intValue() > 0) return max.intValue();
+        return (int) Math.min(Integer.MAX_VALUE, (long) (model.rope().originalMaxPositions() * model.rope().factor()));
+    }
+
+    static String describe(Duration d) {
+        return d.toMillis() < 10_000 ? d.toMillis() + " ms" : d.toSeconds() + " s";
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private void quietly(String what, Step step) {
+        try {
+            step.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            log.warn("worker {}: could not {}: {}", config.workerId(), what, e.toString());
+        }
+    }
+}
