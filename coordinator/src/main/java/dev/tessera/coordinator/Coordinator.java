@@ -3,7 +3,11 @@ package dev.tessera.coordinator;
 import dev.tessera.coordinator.api.ClusterView;
 import dev.tessera.coordinator.api.InferenceService;
 import dev.tessera.coordinator.cluster.Leadership;
+import dev.tessera.coordinator.cluster.LeadershipConfig;
+import dev.tessera.coordinator.cluster.LeadershipListener;
 import dev.tessera.coordinator.cluster.Membership;
+import dev.tessera.coordinator.cluster.MembershipListener;
+import dev.tessera.coordinator.cluster.Replica;
 import dev.tessera.coordinator.cluster.ReplicaPlan;
 import dev.tessera.coordinator.engine.ReplicaRoute;
 import dev.tessera.coordinator.engine.ReplicaSet;
@@ -54,8 +58,9 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     private volatile ReplicaSet replicaSet;   // non-null while leading
     private volatile long epoch;
     private volatile List<String> problems = List.of();
+    private List<Replica> planned = List.of();
 
-    private Coordinator(CoordinatorConfig config) throws IOException, InterruptedException {
+    private Coordinator(CoordinatorConfig config) throws Exception {
         this.config = config;
         this.curator = CuratorFrameworkFactory.builder().connectString(config.zkConnect())
                 .sessionTimeoutMs((int) config.zkSessionTimeout().toMillis())
@@ -70,7 +75,9 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         this.streams = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().name("response-", 0).daemon().factory());
         this.membership = new Membership(curator, config.layout());
-        membership.addListener(this::reconcile);
+        membership.addListener(new MembershipListener() {
+            @Override public void workersChanged(List<WorkerInfo> workers) { reconcile(workers); }
+        });
         membership.start();
 
         health.setStatus("", ServingStatus.NOT_SERVING);
@@ -82,7 +89,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
         } catch (IOException e) {
-            membership.close();
+            closeQuietly(membership);
             curator.close();
             streams.shutdownNow();
             throw new IOException("cannot serve gRPC on " + config.host() + ":" + config.port() + ": " + e.getMessage()
@@ -90,7 +97,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         }
         this.address = config.host() + ":" + server.getPort();
         String id = config.coordinatorId() != null ? config.coordinatorId() : address;
-        this.leadership = new Leadership(curator, config.layout(), id, address, new Leadership.Listener() {
+        this.leadership = new Leadership(curator, new LeadershipConfig(config.layout(), id, address), new LeadershipListener() {
             @Override public void onLeader(long epoch) { lead(epoch); }
             @Override public void onStandby() { standBy(); }
         });
@@ -99,7 +106,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     }
 
     /** Starts a coordinator; it becomes leader or standby on its own. */
-    public static Coordinator start(CoordinatorConfig config) throws IOException, InterruptedException {
+    public static Coordinator start(CoordinatorConfig config) throws Exception {
         return new Coordinator(config);
     }
 
@@ -127,7 +134,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         if (replicaSet != null) replicaSet.close();
         epoch = newEpoch;
         replicaSet = new ReplicaSet(stageChannels, config.limits(), config.maxLive());
-        reconcile();
+        reconcile(membership.workers());
     }
 
     private synchronized void standBy() {
@@ -142,9 +149,11 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     }
 
     /** Matches the engine loops to the replicas the registered workers form now. */
-    private synchronized void reconcile() {
-        ReplicaPlan plan = ReplicaPlan.of(membership.workers());
+    private synchronized void reconcile(List<WorkerInfo> workers) {
+        ReplicaPlan plan = ReplicaPlan.assemble(workers, planned);
+        planned = plan.replicas();
         problems = plan.problems();
+        if (!problems.isEmpty()) log.info("replicas: {} ready; not ready: {}", planned.size(), problems);
         ReplicaSet set = replicaSet;
         if (set != null) {
             List<ReplicaRoute> routes = plan.replicas().stream().map(Coordinator::route).toList();
@@ -162,15 +171,10 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         health.setStatus(InferenceGrpc.SERVICE_NAME, status);
     }
 
-    private static ReplicaRoute route(ReplicaPlan.Replica r) {
-        List<WorkerInfo> stages = r.stages();
-        int maxBatch = stages.stream().mapToInt(WorkerInfo::getMaxBatchTokens).filter(t -> t > 0).min().orElse(0);
-        WorkerInfo last = stages.getLast();
-        return new ReplicaRoute(r.id(), r.model(), r.fingerprint(), stages.stream().map(w ->
-                dev.tessera.proto.v1.StageEndpoint.newBuilder().setWorkerId(w.getWorkerId())
-                        .setAddress(w.getHost() + ":" + w.getPort())
-                        .setFirstLayer(w.getFirstLayer()).setLastLayer(w.getLastLayer()).build()).toList(),
-                r.kvBlocks(), r.kvBlockSize(), maxBatch, last.getVocabSize(), last.getMaxContextTokens());
+    private static ReplicaRoute route(Replica r) {
+        WorkerInfo last = r.stages().getLast();
+        return new ReplicaRoute(r.id(), r.model(), r.fingerprint(), r.route().getStagesList(), r.kvCapacityBlocks(),
+                r.kvBlockSize(), r.maxBatchTokens(), last.getVocabSize(), last.getMaxContextTokens());
     }
 
     /** Waits until this coordinator leads and {@code replicas} replicas serve; false on timeout. */
@@ -198,7 +202,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     @Override
     public void close() {
         health.enterTerminalState();
-        leadership.close();
+        closeQuietly(leadership);
         standBy();
         server.shutdown();
         try {
@@ -207,10 +211,18 @@ public final class Coordinator implements ClusterView, AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
-        membership.close();
+        closeQuietly(membership);
         curator.close();
         stageChannels.close();
         streams.shutdownNow();
         log.info("coordinator on {} stopped", address);
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            log.warn("while closing {}: {}", c.getClass().getSimpleName(), e.toString());
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.tessera.deploy;
 
 import dev.tessera.deploy.cli.BenchCommand;
 import dev.tessera.deploy.cli.CheckpointCommand;
+import dev.tessera.deploy.cli.CoordinatorCommand;
 import dev.tessera.deploy.cli.GenerateCommand;
 import dev.tessera.deploy.cli.UpCommand;
 import dev.tessera.deploy.cli.VerifyCommand;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Command;
 /** The one launcher: {@code tessera <command>}. The shell script of the same name builds the jar and starts this. */
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Serve gpt-oss on your own GPU cluster, from the JVM.",
-        subcommands = {UpCommand.class, GenerateCommand.class, WorkerCommand.class, VerifyCommand.class,
+        subcommands = {UpCommand.class, GenerateCommand.class, CoordinatorCommand.class, WorkerCommand.class, VerifyCommand.class,
                 CheckpointCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TesseraMain {

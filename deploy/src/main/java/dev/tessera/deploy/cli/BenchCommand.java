@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = BenchCommand.Engine.class)
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = {BenchCommand.Engine.class, BenchCommand.Serving.class})
 public final class BenchCommand {
 
     @Command(name = "engine", mixinStandardHelpOptions = true,
@@ -76,13 +76,63 @@ public final class BenchCommand {
             return 0;
         }
 
-        private static String cpuModel() {
+        static String cpuModel() {
             try {
                 return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
                         .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
             } catch (Exception e) {
                 return "unknown CPU";
             }
+        }
+    }
+
+    @Command(name = "serving", mixinStandardHelpOptions = true,
+            description = {"Serving overhead: steady decode tokens/s of concurrent greedy streams through the cluster "
+                    + "(embedded ZooKeeper, a coordinator, workers over gRPC on loopback), divided by the engine's own "
+                    + "decode tokens/s for the same batch and stages in one process, both measured in this run. Without "
+                    + "--model, a synthetic checkpoint of --preset (cut to --layers) is written once under models/ and reused."})
+    public static final class Serving implements Callable<Integer> {
+
+        @Option(names = "--model", description = "Checkpoint directory.") Path model;
+
+        @Option(names = "--preset", defaultValue = "gpt-oss-20b", description = "Synthetic shape when no --model is given. Default: ${DEFAULT-VALUE}.")
+        String preset;
+
+        @Option(names = "--layers", defaultValue = "2", description = "Layers of the synthetic preset. Default: ${DEFAULT-VALUE}.")
+        int layers;
+
+        @Option(names = "--stages", defaultValue = "2", description = "Pipeline stages. Default: ${DEFAULT-VALUE}.")
+        int stages;
+
+        @Option(names = "--streams", defaultValue = "32", description = "Concurrent streams (the engine's batch). Default: ${DEFAULT-VALUE}.")
+        int streams;
+
+        @Option(names = "--prompt-tokens", defaultValue = "16", description = "Prompt length. Default: ${DEFAULT-VALUE}.")
+        int promptTokens;
+
+        @Option(names = "--decode-tokens", defaultValue = "48", description = "Tokens per stream. Default: ${DEFAULT-VALUE}.")
+        int decodeTokens;
+
+        @Mixin
+        BackendOptions backend;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = model != null ? model : Models.ensureSynthetic(
+                    Models.directory().resolve("bench-" + preset + "-" + layers + "l"),
+                    SyntheticCheckpoint.preset(preset).withLayers(layers), System.err);
+            dev.tessera.deploy.bench.ServingBench.Figures f = dev.tessera.deploy.bench.ServingBench.run(dir, backend.factory(),
+                    backend.describe(), new dev.tessera.deploy.bench.ServingBench.Options(stages, streams, promptTokens, decodeTokens),
+                    System.out::println);
+            System.out.println();
+            System.out.printf(Locale.ROOT, "machine: %s, %d cores; %s; model %s; backend %s%n", Engine.cpuModel(),
+                    Runtime.getRuntime().availableProcessors(), LocalDate.now(), dir.getFileName(), backend.describe());
+            System.out.println("| measure | value |");
+            System.out.println("|---|---|");
+            System.out.printf(Locale.ROOT, "| engine in one process, %d stages, batch %d | %.2f decode tokens/s |%n", stages, streams, f.engineTokensPerSecond());
+            System.out.printf(Locale.ROOT, "| cluster over gRPC, %d workers, %d streams | %.2f decode tokens/s |%n", stages, streams, f.clusterTokensPerSecond());
+            System.out.printf(Locale.ROOT, "| serving overhead ratio (cluster / engine) | %.2f |%n", f.ratio());
+            return 0;
         }
     }
 }
