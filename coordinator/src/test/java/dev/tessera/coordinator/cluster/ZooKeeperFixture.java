@@ -15,7 +15,7 @@ import org.apache.curator.utils.CloseableUtils;
 
 /**
  * A real in-process ZooKeeper server (curator-test's TestingServer) and the Curator clients a test opens, each its
- * own session. {@link #close()} closes everything the test registered, newest first, then the server.
+ * own session. {@link #close()} closes everything the test registered, newest first (closing twice is allowed), then the server.
  */
 final class ZooKeeperFixture implements AutoCloseable {
 
@@ -45,7 +45,13 @@ final class ZooKeeperFixture implements AutoCloseable {
 
     @Override
     public void close() {
-        while (!opened.isEmpty()) CloseableUtils.closeQuietly(opened.pop());
+        while (!opened.isEmpty()) {
+            try {
+                opened.pop().close();
+            } catch (Exception e) {
+                // already closed by the test itself (Curator then throws CuratorClosedException): nothing left to stop
+            }
+        }
         CloseableUtils.closeQuietly(server);
     }
 
