@@ -4,6 +4,7 @@ import dev.tessera.deploy.cli.BenchCommand;
 import dev.tessera.deploy.cli.CheckpointCommand;
 import dev.tessera.deploy.cli.UpCommand;
 import dev.tessera.deploy.cli.VerifyCommand;
+import dev.tessera.deploy.cli.ZooKeeperCommand;
 import dev.tessera.worker.checkpoint.CheckpointException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
 /** The one launcher: {@code tessera <command>}. The shell script of the same name builds the jar and starts this. */
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Serve gpt-oss on your own GPU cluster, from the JVM.",
-        subcommands = {UpCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class,
+        subcommands = {UpCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class, ZooKeeperCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TesseraMain {
 
