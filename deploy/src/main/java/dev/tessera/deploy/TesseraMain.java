@@ -7,6 +7,7 @@ import dev.tessera.deploy.cli.GenerateCommand;
 import dev.tessera.deploy.cli.UpCommand;
 import dev.tessera.deploy.cli.VerifyCommand;
 import dev.tessera.deploy.cli.WorkerCommand;
+import dev.tessera.deploy.cli.ZooKeeperCommand;
 import dev.tessera.worker.checkpoint.CheckpointException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,8 +17,8 @@ import picocli.CommandLine.Command;
 /** The one launcher: {@code tessera <command>}. The shell script of the same name builds the jar and starts this. */
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Serve gpt-oss on your own GPU cluster, from the JVM.",
-        subcommands = {UpCommand.class, GenerateCommand.class, CoordinatorCommand.class, WorkerCommand.class, VerifyCommand.class,
-                CheckpointCommand.class, BenchCommand.class,
+        subcommands = {UpCommand.class, GenerateCommand.class, ZooKeeperCommand.class, CoordinatorCommand.class,
+                WorkerCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TesseraMain {
 
