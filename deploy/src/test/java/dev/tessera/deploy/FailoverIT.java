@@ -49,7 +49,7 @@ class FailoverIT {
     void aWorkerKilledMidStreamLeavesEveryStreamCompleteAndExact() throws Exception {
         Path tiny = TestModels.tiny();
         Random random = new Random(7);
-        int n = 12, length = 120;
+        int n = 12, length = 400;
         int[][] prompts = new int[n][];
         int[][] expected = new int[n][];
         for (int i = 0; i < n; i++) {
@@ -80,6 +80,7 @@ class FailoverIT {
                 Completion c = results.get(i).get(120, TimeUnit.SECONDS);
                 assertArrayEquals(expected[i], c.tokenIdArray(), "stream " + i + " lost or repeated a token");
             }
+            assertTrue(cluster.leader().replicaSet().movedRequests() > 0, "streams were under way on the killed worker's replica");
         }
     }
 

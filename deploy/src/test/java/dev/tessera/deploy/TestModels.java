@@ -29,7 +29,7 @@ final class TestModels {
     }
 
     /** Greedy tokens of a lone run of the engine in this process (one stage, no cluster). */
-    static int[] engineGreedy(Path dir, int[] prompt, int n) {
+    static int[] engineGreedy(Path dir, int[] prompt, int n) throws java.io.IOException {
         ModelConfig config = ModelConfig.load(dir);
         int blockSize = 16, blocks = (prompt.length + n) / blockSize + 2;
         try (Checkpoint ckpt = Checkpoint.open(dir);

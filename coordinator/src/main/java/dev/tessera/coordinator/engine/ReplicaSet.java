@@ -49,6 +49,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     private final int maxLive;
     private final AtomicLong seqIds = new AtomicLong();
     private final AtomicInteger live = new AtomicInteger();
+    private final AtomicLong moved = new AtomicLong();
     private final Map<String, EngineLoop> loops = new HashMap<>();
     private final Map<String, ReplicaRoute> wanted = new HashMap<>();
     // NOTE: a replica whose stream failed is retried with backoff, not at once: a worker that crashed stays
@@ -186,6 +187,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
                 for (Request r : live) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped: " + why);
                 return;
             }
+            moved.addAndGet(live.size());
             for (Request r : live) {
                 r.moves++;
                 if (!route(r)) pending.add(r);
@@ -208,6 +210,9 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     public synchronized int pending() { return pending.size(); }
 
     public int live() { return live.get(); }
+
+    /** Requests moved off a lost replica so far. */
+    public long movedRequests() { return moved.get(); }
 
     /** Stops every loop and fails every request (this coordinator stops leading or shuts down). */
     @Override
