@@ -58,6 +58,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     private volatile ReplicaSet replicaSet;   // non-null while leading
     private volatile long epoch;
     private volatile List<String> problems = List.of();
+    private volatile boolean closing;
     private List<Replica> planned = List.of();
 
     private Coordinator(CoordinatorConfig config) throws Exception {
@@ -134,6 +135,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         if (replicaSet != null) replicaSet.close();
         epoch = newEpoch;
         replicaSet = new ReplicaSet(stageChannels, config.limits(), config.maxLive());
+        replicaSet.onChange(this::updateHealth);
         reconcile(membership.workers());
     }
 
@@ -142,7 +144,8 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         replicaSet = null;
         epoch = 0;
         if (was != null) {
-            log.warn("lost leadership: stopping every replica's engine");
+            if (closing) log.info("stopping every replica's engine");
+            else log.warn("lost leadership: stopping every replica's engine");
             was.close();
         }
         updateHealth();
@@ -201,6 +204,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         health.enterTerminalState();
         closeQuietly(leadership);
         standBy();

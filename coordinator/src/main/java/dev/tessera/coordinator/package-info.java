@@ -1,7 +1,7 @@
 /**
- * The coordinator: leader election and the leader epoch in ZooKeeper, worker membership, the scheduler and the
- * engine loop that drives batches through a replica's stages, and the client-facing gRPC and HTTP services.
- *
- * <p>Built in the cluster issue; this module holds only the contracts' dependency until then.
+ * The coordinator: {@link dev.tessera.coordinator.Coordinator} ties together leader election and the leader epoch
+ * in ZooKeeper and the warm view of the workers ({@code cluster}), one engine loop per replica that schedules
+ * continuous batches through the replica's stages ({@code engine}, {@code scheduler}), and the client-facing gRPC
+ * Inference service with its tokenizer ({@code api}, {@code text}). The OpenAI-compatible HTTP gateway comes next.
  */
 package dev.tessera.coordinator;

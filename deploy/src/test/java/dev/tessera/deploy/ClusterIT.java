@@ -20,6 +20,14 @@ import dev.tessera.worker.checkpoint.SyntheticCheckpoint;
 import dev.tessera.worker.serve.Worker;
 import dev.tessera.worker.verify.Golden;
 import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
+import io.grpc.stub.StreamObserver;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
@@ -71,6 +79,37 @@ class ClusterIT {
             Completion c = client.complete(greedy(prompt, golden.genTokens().length)).get(60, TimeUnit.SECONDS);
             assertArrayEquals(golden.genTokens(), c.tokenIdArray());
             assertEquals(FinishReason.FINISH_REASON_LENGTH, c.finishReason());
+        }
+    }
+
+    @Test
+    void theCoordinatorServesHealthAndReflection() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(options(TestModels.tiny(), 2), System.out)) {
+            ManagedChannel ch = NettyChannelBuilder.forTarget(cluster.address()).usePlaintext().build();
+            try {
+                HealthCheckResponse health = HealthGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService("tessera.v1.Inference").build());
+                assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+
+                CompletableFuture<List<String>> services = new CompletableFuture<>();
+                StreamObserver<ServerReflectionRequest> ask = ServerReflectionGrpc.newStub(ch).serverReflectionInfo(new StreamObserver<>() {
+                    @Override public void onNext(ServerReflectionResponse r) {
+                        services.complete(r.getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList());
+                    }
+                    @Override public void onError(Throwable t) { services.completeExceptionally(t); }
+                    @Override public void onCompleted() { }
+                });
+                ask.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+                assertTrue(services.get(5, TimeUnit.SECONDS).contains("tessera.v1.Inference"));
+                ask.onCompleted();
+
+                cluster.workers().getFirst().kill(); // the only replica is gone: not SERVING any more
+                await(() -> HealthGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.newBuilder().setService("tessera.v1.Inference").build()).getStatus()
+                        == HealthCheckResponse.ServingStatus.NOT_SERVING, "health to report NOT_SERVING");
+            } finally {
+                ch.shutdownNow();
+            }
         }
     }
 

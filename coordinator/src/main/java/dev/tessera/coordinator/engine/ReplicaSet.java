@@ -60,6 +60,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     private final ScheduledExecutorService timer;
     private long epoch;
     private boolean closed;
+    private volatile Runnable onChange = () -> { };
 
     /**
      * @param stageChannels gives the channel to a stage's address ("host:port"); channels are shared and owned by the caller
@@ -102,6 +103,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     /** Starts a loop for every wanted replica that has none and is not backing off. Holds the lock. */
     private void startLoops() {
         long now = System.nanoTime();
+        boolean started = false;
         for (ReplicaRoute r : wanted.values()) {
             if (loops.containsKey(r.replicaId())) continue;
             Long at = retryAt.get(r.replicaId());
@@ -110,13 +112,18 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
                     stageChannels.apply(r.stages().getFirst().getAddress()), seqIds, this);
             loops.put(r.replicaId(), loop);
             loop.start();
+            started = true;
         }
         dispatchPending();
+        if (started) onChange.run();
     }
 
     private synchronized void retryReplicas() {
         if (!closed && !retryAt.isEmpty()) startLoops();
     }
+
+    /** Runs after the set of serving replicas changed (a loop started or ended); for health reporting. */
+    public void onChange(Runnable listener) { this.onChange = listener; }
 
     /** Routes a request to the least loaded replica, or parks it until one is ready. */
     public Admission submit(Request r) {
@@ -194,6 +201,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             }
         }
         if (!live.isEmpty()) log.warn("moved {} requests off replica {} ({})", live.size(), loop.route().replicaId(), why);
+        onChange.run();
     }
 
     /** Snapshot of each replica's load, keyed by replica id. */
