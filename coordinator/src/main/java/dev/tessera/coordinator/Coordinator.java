@@ -65,7 +65,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         this.config = config;
         this.curator = CuratorFrameworkFactory.builder().connectString(config.zkConnect())
                 .sessionTimeoutMs((int) config.zkSessionTimeout().toMillis())
-                .connectionTimeoutMs((int) Math.min(config.startTimeout().toMillis(), 15_000))
+                .connectionTimeoutMs((int) Math.min(config.startTimeout().toMillis(), config.zkSessionTimeout().toMillis()))
                 .retryPolicy(new ExponentialBackoffRetry(200, 10, 5_000)).build();
         curator.start();
         if (!curator.blockUntilConnected((int) config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {

@@ -119,6 +119,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         properties.setProperty("clientPort", Integer.toString(port));
         properties.setProperty("clientPortAddress", config.host());
         properties.setProperty("admin.enableServer", "false");   // no Jetty admin server on port 8080
+        properties.setProperty("maxCnxns", "0");                  // no limit (ZooKeeper's default), said explicitly
         long timeoutMs = config.startTimeout().toMillis();
         try {
             server = ZooKeeperServerEmbedded.builder().baseDir(baseDir).configuration(properties)

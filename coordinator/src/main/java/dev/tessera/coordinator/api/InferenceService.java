@@ -74,10 +74,15 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             case PROMPT_NOT_SET -> throw invalid("no prompt: set text or token_ids");
         };
         if (prompt.length == 0) throw invalid("the prompt is empty");
-        for (int i = 0; i < prompt.length; i++)
-            if (prompt[i] < 0 || prompt[i] >= replica.vocabSize())
-                throw invalid("prompt token " + i + " is " + Integer.toUnsignedString(prompt[i]) + ", outside the vocabulary 0.."
-                        + (replica.vocabSize() - 1));
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] >= 0 && prompt[i] < replica.vocabSize()) continue;
+            if (req.getPromptCase() == GenerateRequest.PromptCase.TEXT)
+                throw invalid("the text encodes to token " + prompt[i] + ", outside model " + replica.model()
+                        + "'s vocabulary of " + replica.vocabSize() + " tokens: it does not use the o200k_harmony "
+                        + "vocabulary, so send token_ids instead of text");
+            throw invalid("prompt token " + i + " is " + Integer.toUnsignedString(prompt[i]) + ", outside the vocabulary 0.."
+                    + (replica.vocabSize() - 1));
+        }
         // The context a request can use: the model's, and no more than one replica's whole KV pool.
         long room = Math.min(replica.maxContextTokens(), (long) replica.kvBlocks() * replica.kvBlockSize());
         if (prompt.length >= room)
