@@ -17,20 +17,20 @@ import java.util.function.IntUnaryOperator;
  * the pipeline contract asks for (block tables, finished ids) and "samples" {@code next(last token)}. Checks the
  * contract's rules a real stage checks, and counts what it holds so tests can see blocks freed.
  */
-final class FakeStage extends StageGrpc.StageImplBase {
+public final class FakeStage extends StageGrpc.StageImplBase {
 
     private final IntUnaryOperator next;
-    final Map<Long, Integer> blocksBySeq = new ConcurrentHashMap<>();
-    final Set<Long> everSeen = ConcurrentHashMap.newKeySet();
-    volatile String violation;
-    volatile int steps;
+    public final Map<Long, Integer> blocksBySeq = new ConcurrentHashMap<>();
+    public final Set<Long> everSeen = ConcurrentHashMap.newKeySet();
+    public volatile String violation;
+    public volatile int steps;
     /** Steps after this many wait for {@link #resume} (a stage that is slow to compute). */
-    volatile int pauseAfterSteps = Integer.MAX_VALUE;
-    final java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+    public volatile int pauseAfterSteps = Integer.MAX_VALUE;
+    public final java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
 
-    FakeStage(IntUnaryOperator next) { this.next = next; }
+    public FakeStage(IntUnaryOperator next) { this.next = next; }
 
-    int blocksInUse() { return blocksBySeq.values().stream().mapToInt(Integer::intValue).sum(); }
+    public int blocksInUse() { return blocksBySeq.values().stream().mapToInt(Integer::intValue).sum(); }
 
     @Override
     public StreamObserver<StepInput> forward(StreamObserver<StepOutput> out) {

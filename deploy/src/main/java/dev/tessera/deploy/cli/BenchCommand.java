@@ -2,7 +2,6 @@ package dev.tessera.deploy.cli;
 
 import dev.tessera.worker.bench.EngineBench;
 import dev.tessera.worker.checkpoint.Checkpoint;
-import dev.tessera.worker.checkpoint.SyntheticCheckpoint;
 import dev.tessera.worker.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,14 +23,8 @@ public final class BenchCommand {
                     + "under models/ and reused."})
     public static final class Engine implements Callable<Integer> {
 
-        @Option(names = "--model", description = "Checkpoint directory.") Path model;
-
-        @Option(names = "--preset", defaultValue = "gpt-oss-20b",
-                description = "Synthetic shape when no --model is given. Default: ${DEFAULT-VALUE}.")
-        String preset;
-
-        @Option(names = "--layers", defaultValue = "2", description = "Layers of the synthetic preset. Default: ${DEFAULT-VALUE}.")
-        int layers;
+        @Mixin
+        BenchModelOptions models;
 
         @Option(names = "--batches", split = ",", defaultValue = "1,16", description = "Decode batch sizes. Default: ${DEFAULT-VALUE}.")
         List<Integer> batches;
@@ -51,9 +44,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Path dir = model != null ? model : Models.ensureSynthetic(
-                    Models.directory().resolve("bench-" + preset + "-" + layers + "l"),
-                    SyntheticCheckpoint.preset(preset).withLayers(layers), System.err);
+            Path dir = models.resolve();
             ModelConfig config = ModelConfig.load(dir);
             int threads = backend.threads > 0 ? backend.threads : Runtime.getRuntime().availableProcessors();
             try (Checkpoint ckpt = Checkpoint.open(dir)) {
@@ -93,13 +84,8 @@ public final class BenchCommand {
                     + "--model, a synthetic checkpoint of --preset (cut to --layers) is written once under models/ and reused."})
     public static final class Serving implements Callable<Integer> {
 
-        @Option(names = "--model", description = "Checkpoint directory.") Path model;
-
-        @Option(names = "--preset", defaultValue = "gpt-oss-20b", description = "Synthetic shape when no --model is given. Default: ${DEFAULT-VALUE}.")
-        String preset;
-
-        @Option(names = "--layers", defaultValue = "2", description = "Layers of the synthetic preset. Default: ${DEFAULT-VALUE}.")
-        int layers;
+        @Mixin
+        BenchModelOptions models;
 
         @Option(names = "--stages", defaultValue = "2", description = "Pipeline stages. Default: ${DEFAULT-VALUE}.")
         int stages;
@@ -118,9 +104,7 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Path dir = model != null ? model : Models.ensureSynthetic(
-                    Models.directory().resolve("bench-" + preset + "-" + layers + "l"),
-                    SyntheticCheckpoint.preset(preset).withLayers(layers), System.err);
+            Path dir = models.resolve();
             dev.tessera.deploy.bench.ServingBench.Figures f = dev.tessera.deploy.bench.ServingBench.run(dir, backend.factory(),
                     backend.describe(), new dev.tessera.deploy.bench.ServingBench.Options(stages, streams, promptTokens, decodeTokens),
                     System.out::println);
