@@ -4,6 +4,7 @@ import dev.tessera.deploy.cli.BenchCommand;
 import dev.tessera.deploy.cli.CheckpointCommand;
 import dev.tessera.deploy.cli.CoordinatorCommand;
 import dev.tessera.deploy.cli.GenerateCommand;
+import dev.tessera.deploy.cli.StatusCommand;
 import dev.tessera.deploy.cli.UpCommand;
 import dev.tessera.deploy.cli.VerifyCommand;
 import dev.tessera.deploy.cli.WorkerCommand;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Serve gpt-oss on your own GPU cluster, from the JVM.",
         subcommands = {UpCommand.class, GenerateCommand.class, ZooKeeperCommand.class, CoordinatorCommand.class,
-                WorkerCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class,
+                WorkerCommand.class, StatusCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TesseraMain {
 

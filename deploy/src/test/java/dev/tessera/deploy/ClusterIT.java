@@ -174,6 +174,20 @@ class ClusterIT {
         }
     }
 
+    @Test
+    void clusterStatusShowsTheLeaderWorkersAndReplicas() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(options(TestModels.tiny(), 2), System.out)) {
+            TesseraMainTest.Run set = TesseraMainTest.run("cluster", "set-layers", "--zookeeper", cluster.zkConnect(), "spare-1", "0:2");
+            assertEquals(0, set.exit(), set.err());
+            TesseraMainTest.Run status = TesseraMainTest.run("cluster", "status", "--zookeeper", cluster.zkConnect());
+            assertEquals(0, status.exit(), status.err());
+            assertTrue(status.out().contains("leader: " + cluster.leader().address()), status.out());
+            assertTrue(status.out().contains("workers: 2"), status.out());
+            assertTrue(status.out().contains("replicas: 1"), status.out());
+            assertTrue(status.out().contains("gpt-oss-tiny/worker-0-0,worker-0-1"), status.out());
+        }
+    }
+
     /** What the worker itself answers over its Stage service. */
     static WorkerInfo infoOverGrpc(Worker w) {
         ManagedChannel ch = NettyChannelBuilder.forTarget(w.address()).usePlaintext().build();

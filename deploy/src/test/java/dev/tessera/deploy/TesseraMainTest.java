@@ -8,7 +8,6 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,12 +35,7 @@ class TesseraMainTest {
         }
     }
 
-    static Path tiny() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent())
-            for (Path c : new Path[] {d.resolve("shared/fixtures/gpt-oss-tiny"), d.resolve("../shared/fixtures/gpt-oss-tiny")})
-                if (Files.isRegularFile(c.resolve("config.json"))) return c.normalize();
-        throw new IllegalStateException("shared/fixtures/gpt-oss-tiny not found");
-    }
+    static Path tiny() { return TestModels.tiny(); }
 
     @Test
     void verifyPassesOnTheFixtureOverTwoStages() {
