@@ -90,8 +90,8 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                     + " positions, and at least one is needed for the completion");
 
         SamplingParams sampling = sampling(req.getSampling(), replica.vocabSize());
-        int maxTokens = req.getSampling().getMaxTokens() == 0 ? (int) (room - prompt.length)
-                : (int) Math.min(req.getSampling().getMaxTokens(), room - prompt.length);
+        long asked = Integer.toUnsignedLong(req.getSampling().getMaxTokens()); // uint32 on the wire
+        int maxTokens = (int) (asked == 0 ? room - prompt.length : Math.min(asked, room - prompt.length));
         int[] stopIds = stopTokenIds(req, replica.vocabSize());
         List<String> stops = stopStrings(req);
 
@@ -103,7 +103,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                 req.getSkipSpecialTokens(), stops, stopIds, sampling.getLogprobs() || sampling.getTopLogprobs() > 0, first);
         Deadline deadline = Context.current().getDeadline();
         long deadlineNanos = deadline == null ? Long.MAX_VALUE : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
-        Request request = new Request(id, prompt, maxTokens, stopIds, sampling, req.getPriority(),
+        Request request = new Request(id, replica.model(), prompt, maxTokens, stopIds, sampling, req.getPriority(),
                 arrivals.incrementAndGet(), deadlineNanos, stream);
         stream.bind(request);
         // Client cancel, deadline or disconnect: the engine frees the sequence's blocks on every stage.
@@ -127,17 +127,22 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         return replicas;
     }
 
-    /** The largest ready replica of the model asked for (any model when none is named). */
+    /**
+     * The smallest ready replica of the model asked for (the first model when none is named): a request sized to it
+     * fits every replica of its model, so it can run, and move, anywhere.
+     */
     private ReplicaRoute replicaFor(String model, ReplicaSet replicas) throws StatusException {
         List<ReplicaRoute> routes = replicas.replicas();
         if (routes.isEmpty())
             throw Status.UNAVAILABLE.withDescription("no replica is ready" + (cluster.problems().isEmpty() ? ""
                     : ": " + String.join("; ", cluster.problems()))).asException();
-        List<ReplicaRoute> matching = model.isEmpty() ? routes : routes.stream().filter(r -> r.model().equals(model)).toList();
+        String wanted = model.isEmpty() ? routes.getFirst().model() : model;
+        List<ReplicaRoute> matching = routes.stream().filter(r -> r.model().equals(wanted)).toList();
         if (matching.isEmpty())
             throw Status.NOT_FOUND.withDescription("model \"" + model + "\" is not served here; served: "
                     + routes.stream().map(ReplicaRoute::model).distinct().toList()).asException();
-        return matching.stream().max(Comparator.comparingLong(r -> (long) r.kvBlocks() * r.kvBlockSize())).orElseThrow();
+        return matching.stream().min(Comparator.comparingLong(r -> Math.min((long) r.kvBlocks() * r.kvBlockSize(),
+                r.maxContextTokens()))).orElseThrow();
     }
 
     private SamplingParams sampling(SamplingParams p, int vocab) throws StatusException {
@@ -146,8 +151,11 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             throw invalid("temperature must be a finite number >= 0, got " + p.getTemperature());
         if (p.hasTopP() && !(p.getTopP() > 0 && p.getTopP() <= 1))
             throw invalid("top_p must be in (0, 1], got " + p.getTopP());
-        if (p.getTopK() > vocab) throw invalid("top_k is " + p.getTopK() + ", more than the vocabulary's " + vocab + " tokens");
-        if (p.getTopLogprobs() > MAX_TOP_LOGPROBS) throw invalid("top_logprobs is at most " + MAX_TOP_LOGPROBS + ", got " + p.getTopLogprobs());
+        // NOTE: uint32 fields arrive as Java ints; compare them unsigned, or 2^31 and up would pass as negative.
+        if (Integer.toUnsignedLong(p.getTopK()) > vocab)
+            throw invalid("top_k is " + Integer.toUnsignedString(p.getTopK()) + ", more than the vocabulary's " + vocab + " tokens");
+        if (Integer.toUnsignedLong(p.getTopLogprobs()) > MAX_TOP_LOGPROBS)
+            throw invalid("top_logprobs is at most " + MAX_TOP_LOGPROBS + ", got " + Integer.toUnsignedString(p.getTopLogprobs()));
         if (!p.hasTemperature()) b.setTemperature(1.0f); // gpt-oss's recommended default (gpt-oss.md §5)
         if (!p.hasTopP()) b.setTopP(1.0f);
         if (!p.hasSeed()) b.setSeed(seeds.nextLong() & Long.MAX_VALUE);

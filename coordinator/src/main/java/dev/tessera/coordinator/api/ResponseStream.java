@@ -11,6 +11,7 @@ import dev.tessera.proto.v1.GenerateResponse;
 import dev.tessera.proto.v1.SampledToken;
 import dev.tessera.proto.v1.TokenLogprobs;
 import dev.tessera.proto.v1.Usage;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.Arrays;
 import java.util.List;
@@ -28,6 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ResponseStream implements TokenSink {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStream.class);
+
     private record Event(SampledToken token, Finish finish, int stopTokenId, String error) {}
 
     private final ServerCallStreamObserver<GenerateResponse> out;
@@ -38,6 +41,7 @@ final class ResponseStream implements TokenSink {
     private final StopStrings stopStrings;  // null without stop strings
     private final int[] stopTokenIds;       // sorted
     private final boolean logprobs;
+    private final int vocabulary;
     private final GenerateResponse.Builder first;
     private Request request;
     private boolean firstSent;
@@ -54,6 +58,7 @@ final class ResponseStream implements TokenSink {
         this.stopTokenIds = stopTokenIds.clone();
         Arrays.sort(this.stopTokenIds);
         this.logprobs = logprobs;
+        this.vocabulary = tokenizer.vocabSize();
         this.first = first;
         out.setOnReadyHandler(this::drainLater);
     }
@@ -78,8 +83,27 @@ final class ResponseStream implements TokenSink {
 
     private void drain() {
         do {
-            if (!closed && (out.isReady() || hasFinish())) writeAvailable();
+            try {
+                if (!closed && (out.isReady() || hasFinish())) writeAvailable();
+            } catch (RuntimeException e) {
+                fail(e);
+            }
         } while (wip.decrementAndGet() != 0);
+    }
+
+    /** A bug while writing must not wedge the stream: end the call with a status and the request with it. */
+    private void fail(RuntimeException e) {
+        if (closed) return;
+        closed = true;
+        events.clear();
+        log.error("response stream of {} failed: {}", request, e.toString(), e);
+        request.requestFinish(Finish.CANCELLED);
+        try {
+            out.onError(Status.INTERNAL.withDescription("the coordinator failed while streaming the response: " + e)
+                    .asRuntimeException());
+        } catch (RuntimeException ignored) {
+            // the call is already closed
+        }
     }
 
     private boolean hasFinish() {
@@ -100,7 +124,8 @@ final class ResponseStream implements TokenSink {
             completionTokens++;
             if (logprobs) msg.addLogprobs(TokenLogprobs.newBuilder().setLogprob(t.getLogprob()).addAllTopLogprobs(t.getTopLogprobsList()));
             boolean stopToken = Arrays.binarySearch(stopTokenIds, t.getTokenId()) >= 0;
-            if (decoder != null && !stopToken) {
+            // Ids past the tokenizer's vocabulary (a model with a larger one) have no text; their ids still go out.
+            if (decoder != null && !stopToken && t.getTokenId() < vocabulary) {
                 String piece = decoder.push(t.getTokenId());
                 if (stopStrings != null) {
                     StopStrings.Result r = stopStrings.offer(piece);

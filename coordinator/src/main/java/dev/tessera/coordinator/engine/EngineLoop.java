@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +42,9 @@ public final class EngineLoop implements AutoCloseable {
     public interface Owner {
         /** The loop ended; {@code live} are its unfinished requests, to be moved. */
         void onLoopEnded(EngineLoop loop, List<Request> live, String why);
+
+        /** A request left the loop, so it has room for another. */
+        void onRoom(EngineLoop loop);
     }
 
     private sealed interface Command {}
@@ -64,6 +68,10 @@ public final class EngineLoop implements AutoCloseable {
     private final Map<Request, Sequence> byRequest = new IdentityHashMap<>();
     private final Map<Request, Integer> stepFailures = new IdentityHashMap<>();
     private final Thread thread;
+    // Requests handed to this loop and not yet finished or handed back: the replica set routes only while
+    // assigned < capacity, so Scheduler.add never overflows.
+    private final AtomicInteger assigned = new AtomicInteger();
+    private volatile long stepsCompleted;
     private volatile boolean stopped;
     private volatile LoadStats stats = new LoadStats(0, 0, 0, 1);
     private StagePipeline pipeline;
@@ -92,6 +100,18 @@ public final class EngineLoop implements AutoCloseable {
 
     public boolean isRunning() { return !stopped; }
 
+    /** Whether this replica serves the request's model and can hold its whole context. */
+    public boolean canServe(Request r) {
+        return r.model().equals(route.model()) && r.maxPositions() <= scheduler.config().kvTokens()
+                && r.maxPositions() <= scheduler.config().maxContextTokens();
+    }
+
+    /** Whether it has room for one more request (running and waiting sequences below the scheduler's capacity). */
+    public boolean hasRoom() { return assigned.get() < scheduler.capacity(); }
+
+    /** Steps whose output came back; 0 means the pipeline never worked. */
+    public long stepsCompleted() { return stepsCompleted; }
+
     public void start() { thread.start(); }
 
     /**
@@ -99,11 +119,19 @@ public final class EngineLoop implements AutoCloseable {
      * by a loop that stops later comes back through {@link Owner#onLoopEnded}.
      */
     public boolean submit(Request request) {
+        if (assigned.incrementAndGet() > scheduler.capacity()) {
+            assigned.decrementAndGet();
+            return false;
+        }
         Submit command = new Submit(request);
         inbox.add(command);
         // NOTE: the loop sets `stopped` before its final drain of the inbox; if we see it set now, either that drain
         // took our command (remove fails: the request comes back through the owner) or it did not (we take it back).
-        return !(stopped && inbox.remove(command));
+        if (stopped && inbox.remove(command)) {
+            assigned.decrementAndGet();
+            return false;
+        }
+        return true;
     }
 
     /** Ends a request (cancel, stop string). Idempotent; ignored if the request is not here. */
@@ -159,12 +187,22 @@ public final class EngineLoop implements AutoCloseable {
     /** Handles one command; returns a reason when the loop must end. */
     private String handle(Command c) {
         switch (c) {
-            case Submit(Request r) -> admit(r);
+            case Submit(Request r) -> {
+                try {
+                    admit(r);
+                } catch (RuntimeException e) {
+                    // NOTE: one bad request must not take the replica down with every other request on it.
+                    log.error("replica {}: cannot admit {}: {}", route.replicaId(), r, e.toString(), e);
+                    Sequence seq = byRequest.get(r);
+                    if (seq != null) scheduler.finish(seq, Finish.ERROR);
+                    finishRequest(r, seq, Finish.ERROR, -1, "the coordinator could not schedule the request: " + e.getMessage());
+                }
+            }
             case End(Request r, Finish f) -> {
                 Sequence seq = byRequest.get(r);
                 if (seq != null) {
                     scheduler.finish(seq, f);
-                    finish(r, seq, f, -1, null);
+                    finishRequest(r, seq, f, -1, null);
                 }
             }
             case Output(StepOutput out) -> { return collect(out); }
@@ -182,14 +220,14 @@ public final class EngineLoop implements AutoCloseable {
         // loop. With both volatile, a concurrent cancel is seen by one side or the other, never lost.
         r.currentLoop = this;
         if (r.requestedFinish() != null) {
-            if (r.markDone()) r.sink().onFinish(r.requestedFinish(), -1, null);
+            finishRequest(r, null, r.requestedFinish(), -1, null);
             return;
         }
         int[] known = r.knownTokens();
         int remaining = r.maxCompletionTokens() - r.completionLength();
-        if (!scheduler.fits(known.length, remaining)) {
-            if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "prompt of " + r.promptLength() + " tokens plus "
-                    + remaining + " completion tokens does not fit replica " + route.replicaId() + "'s KV cache of "
+        if (!scheduler.fits(known.length, remaining)) { // the replica set routes only where it fits; kept as a guard
+            finishRequest(r, null, Finish.ERROR, -1, "prompt of " + r.promptLength() + " tokens plus " + remaining
+                    + " completion tokens does not fit replica " + route.replicaId() + "'s KV cache of "
                     + scheduler.config().kvTokens() + " tokens");
             return;
         }
@@ -215,6 +253,7 @@ public final class EngineLoop implements AutoCloseable {
         StepBatch batch = inFlight.poll();
         if (batch == null || batch.step() != out.getStep())
             return "replica returned step " + out.getStep() + " but step " + (batch == null ? "none" : batch.step()) + " was next";
+        stepsCompleted++;
         if (out.hasError()) {
             log.warn("replica {}: step {} ({} sequences, {} tokens) failed on {}: {} {}", route.replicaId(), batch.step(),
                     batch.chunks().size(), batch.tokens(), out.getError().getWorkerId(), out.getError().getCode(),
@@ -223,11 +262,12 @@ public final class EngineLoop implements AutoCloseable {
                 return "stage " + out.getError().getWorkerId() + " failed: " + out.getError().getMessage();
             for (ScheduledChunk c : batch.chunks()) {
                 Request r = bySeq.get(c.seq().id());
-                if (r == null || c.seq().isFinished()) continue;
+                // A chunk of an earlier attempt (the sequence was preempted or restarted since) says nothing of this one.
+                if (r == null || c.seq().isFinished() || c.generation() != c.seq().generation()) continue;
                 int failures = stepFailures.merge(r, 1, Integer::sum);
                 if (failures >= MAX_STEP_FAILURES) {
                     scheduler.finish(c.seq(), Finish.ERROR);
-                    finish(r, c.seq(), Finish.ERROR, -1, "step failed " + failures + " times: " + out.getError().getMessage());
+                    finishRequest(r, c.seq(), Finish.ERROR, -1, "step failed " + failures + " times: " + out.getError().getMessage());
                 } else {
                     scheduler.restart(c.seq());
                 }
@@ -241,35 +281,41 @@ public final class EngineLoop implements AutoCloseable {
             r.appendCompletion(u.token().getTokenId());
             if (r.firstTokenNanos == 0) r.firstTokenNanos = now;
             if (!r.isDone()) r.sink().onToken(u.token(), r.completionLength() - 1);
-            if (u.finish() != null) finish(r, u.seq(), u.finish(), u.seq().stopTokenId(), null);
+            if (u.finish() != null) finishRequest(r, u.seq(), u.finish(), u.seq().stopTokenId(), null);
         }
         return null;
     }
 
-    private void finish(Request r, Sequence seq, Finish finish, int stopToken, String error) {
-        bySeq.remove(seq.id());
+    /** Ends a request here: forgets it, frees its place, tells its sink. {@code seq} is null if never admitted. */
+    private void finishRequest(Request r, Sequence seq, Finish finish, int stopToken, String error) {
+        if (seq != null) {
+            bySeq.remove(seq.id());
+            r.preemptions += seq.preemptions();
+        }
         byRequest.remove(r);
         stepFailures.remove(r);
-        r.preemptions += seq.preemptions();
+        assigned.decrementAndGet();
         if (r.markDone()) r.sink().onFinish(finish, stopToken, error);
+        owner.onRoom(this);
     }
 
     private void terminate(String why) {
         stopped = true;
         if (pipeline != null) pipeline.cancel(why);
         List<Request> live = new ArrayList<>();
-        for (Sequence seq : scheduler.drain()) {
-            Request r = bySeq.get(seq.id());
-            if (r == null) continue;
+        scheduler.drain();
+        // Every admitted request is in byRequest until it finishes, whatever the scheduler's state of its sequence.
+        byRequest.forEach((r, seq) -> {
             r.preemptions += seq.preemptions();
             if (!r.isDone()) live.add(r);
-        }
+        });
         // Requests still in the inbox were never admitted here; cancellations of them are recorded on the request.
         for (Command c; (c = inbox.poll()) != null; )
             if (c instanceof Submit(Request r) && !r.isDone()) live.add(r);
         bySeq.clear();
         byRequest.clear();
         inFlight.clear();
+        assigned.set(0);
         stats = new LoadStats(0, 0, 0, scheduler.config().kvBlocks());
         log.info("replica {} stopped ({}); {} live requests to move", route.replicaId(), why, live.size());
         owner.onLoopEnded(this, live, why);

@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
 public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicaSet.class);
+    /** Moves after replica failures that a request survives; a request that keeps failing replicas then ends. */
+    static final int MAX_MOVES = 3;
+    /** The longest a request waits for a replica of its model to become ready. */
+    static final long MAX_PENDING_NANOS = TimeUnit.SECONDS.toNanos(120);
 
     /** Per-replica scheduling limits; the KV pool and context come from the replica. */
     public record Limits(int maxBatchTokens, int maxRunning, int maxWaiting, int maxSkips) {
@@ -57,6 +61,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     private final Map<String, Long> retryAt = new HashMap<>();
     private final Map<String, Long> backoffMillis = new HashMap<>();
     private final ArrayDeque<Request> pending = new ArrayDeque<>();
+    private volatile int pendingCount; // pending.size(), readable without the lock
     private final ScheduledExecutorService timer;
     private long epoch;
     private boolean closed;
@@ -110,6 +115,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             if (at != null && now - at < 0) continue;
             EngineLoop loop = new EngineLoop(r, epoch, limits.forReplica(r),
                     stageChannels.apply(r.stages().getFirst().getAddress()), seqIds, this);
+            retryAt.remove(r.replicaId());
             loops.put(r.replicaId(), loop);
             loop.start();
             started = true;
@@ -137,27 +143,41 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
                 live.decrementAndGet();
                 return Admission.CLOSED;
             }
-            if (!route(r)) pending.add(r);
+            if (!route(r)) park(r);
         }
         return Admission.ACCEPTED;
     }
 
-    /** Routes to a running loop; false when none takes it. Holds the lock. */
+    /** Routes to a running loop of the request's model that can hold it; false when none takes it. Holds the lock. */
     private boolean route(Request r) {
-        List<EngineLoop> candidates = new ArrayList<>(loops.values());
+        List<EngineLoop> candidates = new ArrayList<>();
+        for (EngineLoop loop : loops.values()) if (loop.isRunning() && loop.canServe(r) && loop.hasRoom()) candidates.add(loop);
         // NOTE: least KV in use first, then the shortest queue: round robin would pile long requests on one replica.
         candidates.sort(Comparator.<EngineLoop>comparingDouble(l -> l.stats().kvUsage())
                 .thenComparingInt(l -> l.stats().waiting() + l.stats().running()));
-        for (EngineLoop loop : candidates) if (loop.isRunning() && loop.submit(r)) return true;
+        for (EngineLoop loop : candidates) if (loop.submit(r)) return true;
         return false;
+    }
+
+    private void park(Request r) {
+        r.pendingSince = System.nanoTime();
+        pending.add(r);
+        pendingCount = pending.size();
     }
 
     private synchronized void dispatchPending() {
         for (Iterator<Request> it = pending.iterator(); it.hasNext(); ) {
             Request r = it.next();
             if (r.isDone()) { it.remove(); continue; }
-            if (route(r)) it.remove(); else break;
+            if (route(r)) it.remove();
         }
+        pendingCount = pending.size();
+    }
+
+    @Override
+    public void onRoom(EngineLoop loop) {
+        // NOTE: the common case (nothing parked) costs one volatile read on the engine loop's thread, no lock.
+        if (pendingCount > 0) dispatchPending();
     }
 
     private void expirePending() {
@@ -166,14 +186,21 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             long now = System.nanoTime();
             for (Iterator<Request> it = pending.iterator(); it.hasNext(); ) {
                 Request r = it.next();
-                if (r.requestedFinish() != null || now - r.deadlineNanos() > 0) { it.remove(); expired.add(r); }
+                // NOTE: a request without a deadline still waits at most MAX_PENDING for a replica: a client must
+                // never hang on a cluster that has lost every replica of its model.
+                if (r.requestedFinish() != null || now - r.deadlineNanos() > 0 || now - r.pendingSince > MAX_PENDING_NANOS) {
+                    it.remove();
+                    expired.add(r);
+                }
             }
+            pendingCount = pending.size();
         }
         for (Request r : expired) {
             Finish f = r.requestedFinish();
             if (r.markDone()) {
                 if (f != null) r.sink().onFinish(f, -1, null);
-                else r.sink().onFinish(Finish.ERROR, -1, "no replica was ready before the request's deadline");
+                else r.sink().onFinish(Finish.ERROR, -1, "no replica of " + r.model() + " was ready before the request's "
+                        + "deadline (or within " + TimeUnit.NANOSECONDS.toSeconds(MAX_PENDING_NANOS) + " s)");
             }
         }
     }
@@ -185,19 +212,25 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             if (loops.get(id) == loop) {
                 loops.remove(id);
                 if (wanted.containsKey(id)) { // it failed rather than being retired by update()
-                    long backoff = Math.min(backoffMillis.getOrDefault(id, 250L) * 2, 10_000L);
+                    // A loop that completed steps worked: start over from the shortest backoff.
+                    if (loop.stepsCompleted() > 0) backoffMillis.remove(id);
+                    long backoff = Math.min(backoffMillis.getOrDefault(id, 125L) * 2, 10_000L);
                     backoffMillis.put(id, backoff);
                     retryAt.put(id, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff));
                 }
             }
             if (closed) {
-                for (Request r : live) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped: " + why);
+                for (Request r : live) if (r.markDone()) r.sink().onFinish(Finish.CANCELLED, -1, "the coordinator stopped scheduling: " + why);
                 return;
             }
             moved.addAndGet(live.size());
             for (Request r : live) {
-                r.moves++;
-                if (!route(r)) pending.add(r);
+                if (++r.moves > MAX_MOVES) {
+                    if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "gave up after " + MAX_MOVES
+                            + " replica failures while running it; the last: " + why);
+                    continue;
+                }
+                if (!route(r)) park(r);
             }
         }
         if (!live.isEmpty()) log.warn("moved {} requests off replica {} ({})", live.size(), loop.route().replicaId(), why);
@@ -233,9 +266,10 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             toStop = new ArrayList<>(loops.values());
             parked = new ArrayList<>(pending);
             pending.clear();
+            pendingCount = 0;
         }
         for (EngineLoop loop : toStop) loop.close();
-        for (Request r : parked) if (r.markDone()) r.sink().onFinish(Finish.ERROR, -1, "coordinator stopped");
+        for (Request r : parked) if (r.markDone()) r.sink().onFinish(Finish.CANCELLED, -1, "the coordinator stopped scheduling");
         timer.shutdownNow();
     }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Request {
 
     private final String id;
+    private final String model;
     private final int[] prompt;
     private final int maxCompletionTokens;
     private final int[] stopTokenIds;
@@ -34,14 +35,17 @@ public final class Request {
     int preemptions;
     int moves;
     volatile EngineLoop currentLoop;
+    long pendingSince;   // when it last started waiting for a replica (ReplicaSet's lock)
     private volatile Finish requestedFinish;
 
     /**
+     * @param model         the model it must run on (replicas of other models never take it)
      * @param deadlineNanos {@link System#nanoTime()} by which it must be done, or {@code Long.MAX_VALUE}
      */
-    public Request(String id, int[] prompt, int maxCompletionTokens, int[] stopTokenIds, SamplingParams sampling,
-                   int priority, long arrival, long deadlineNanos, TokenSink sink) {
+    public Request(String id, String model, int[] prompt, int maxCompletionTokens, int[] stopTokenIds,
+                   SamplingParams sampling, int priority, long arrival, long deadlineNanos, TokenSink sink) {
         this.id = id;
+        this.model = model;
         this.prompt = prompt.clone();
         this.maxCompletionTokens = maxCompletionTokens;
         this.stopTokenIds = stopTokenIds.clone();
@@ -54,7 +58,12 @@ public final class Request {
 
     public String id() { return id; }
 
+    public String model() { return model; }
+
     public int[] prompt() { return prompt.clone(); }
+
+    /** Positions it may occupy at most: prompt plus every completion token it may generate. */
+    public long maxPositions() { return (long) prompt.length + maxCompletionTokens; }
 
     public int promptLength() { return prompt.length; }
 
@@ -118,7 +127,8 @@ public final class Request {
 
     public long ageNanos() { return System.nanoTime() - arrivalNanos; }
 
-    public int preemptions() { return preemptions; }
+    /** Recomputations it cost: preemptions on a replica and moves off failed ones (Usage.preemptions). */
+    public int preemptions() { return preemptions + moves; }
 
     @Override
     public String toString() { return "request " + id; }

@@ -64,12 +64,15 @@ public final class Scheduler {
         return total <= config.kvTokens() && total <= config.maxContextTokens();
     }
 
+    /** Most sequences this replica holds at once, running or waiting. */
+    public int capacity() { return config.maxRunning() + config.maxWaiting(); }
+
     /** Whether {@link #add} will take another sequence now. */
-    public boolean canAdd() { return waiting.size() < config.maxWaiting(); }
+    public boolean canAdd() { return running.size() + waiting.size() < capacity(); }
 
     /** Queues a new (or moved) sequence; it recomputes every known token when admitted. */
     public void add(Sequence seq) {
-        if (!canAdd()) throw new IllegalStateException("waiting queue full (" + config.maxWaiting() + ")");
+        if (!canAdd()) throw new IllegalStateException("replica full: " + capacity() + " sequences running or waiting");
         if (seq.state != Sequence.State.WAITING) throw new IllegalArgumentException(seq + " is not new");
         waiting.add(seq);
     }
@@ -116,13 +119,14 @@ public final class Scheduler {
                     passedOver.add(seq);
                     // NOTE: bounded starvation: a long prompt that does not fit yet lets shorter ones behind it in,
                     // but only maxSkips times; then nothing is admitted until it fits.
-                    if (++seq.skips > config.maxSkips()) break;
+                    if (seq.skips >= config.maxSkips()) break;
                     continue;
                 }
                 seq.state = Sequence.State.RUNNING;
                 running.add(seq);
                 chunks.add(chunk(seq, n));
                 budget -= n;
+                for (Sequence passed : passedOver) passed.skips++; // each was just passed by a later arrival
             }
             waiting.addAll(passedOver);
         }

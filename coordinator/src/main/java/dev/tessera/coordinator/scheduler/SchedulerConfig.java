@@ -5,7 +5,8 @@ package dev.tessera.coordinator.scheduler;
  *
  * @param maxBatchTokens   token budget of one step, summed over its sequences (prefill chunks and decode tokens)
  * @param maxRunning       most sequences holding KV blocks at once
- * @param maxWaiting       most sequences waiting to be admitted; a request beyond that is refused at once
+ * @param maxWaiting       most sequences waiting to be admitted; with {@code maxRunning} it bounds what one replica
+ *                         holds ({@code maxRunning + maxWaiting}), and the replica set routes no more to it
  * @param kvBlocks         KV blocks of the replica (the smallest stage's pool)
  * @param kvBlockSize      tokens per KV block
  * @param maxContextTokens most positions a sequence may reach (the model's context length)

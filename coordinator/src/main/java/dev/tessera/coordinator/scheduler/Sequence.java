@@ -109,6 +109,9 @@ public final class Sequence {
 
     public int preemptions() { return preemptions; }
 
+    /** How often it was restarted (preempted or failed); a chunk scheduled before a restart is void. */
+    public int generation() { return generation; }
+
     boolean isStopToken(int token) { return Arrays.binarySearch(stopTokenIds, token) >= 0; }
 
     void append(int token) {

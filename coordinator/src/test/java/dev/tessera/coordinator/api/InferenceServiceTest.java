@@ -133,6 +133,14 @@ class InferenceServiceTest {
     }
 
     @Test
+    void maxTokensBeyondTheContextIsClippedEvenPast2To31() throws Exception {
+        start(t -> (t + 1) % 1000, 64, 100); // 64 blocks of 4: 256 positions
+        List<GenerateResponse> out = run(tokens(1).setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(-1)).build());
+        assertEquals(FinishReason.FINISH_REASON_LENGTH, out.getLast().getFinishReason());
+        assertEquals(255, out.getLast().getUsage().getCompletionTokens(), "uint32 4294967295 clipped to the 255 free positions");
+    }
+
+    @Test
     void aStopTokenEndsTheStreamAndIsNotRendered() throws Exception {
         start(t -> t == 12 ? HarmonyTokens.RETURN : t + 1, 64, 100);
         List<GenerateResponse> out = run(tokens(10).build());
@@ -174,6 +182,8 @@ class InferenceServiceTest {
         cases.put(tokens(1).addStopStrings("").build(), "stop string");
         cases.put(tokens(1).addStopTokenIds(VOCAB + 5).build(), "stop_token_ids");
         cases.put(tokens(new int[4096]).build(), "positions");
+        cases.put(tokens(1).setSampling(SamplingParams.newBuilder().setTopLogprobs(Integer.MIN_VALUE)).build(), "top_logprobs");
+        cases.put(tokens(-5).build(), "outside the vocabulary"); // uint32 4294967291 on the wire
         for (Map.Entry<GenerateRequest, String> c : cases.entrySet()) {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> run(c.getKey()), c.getValue());
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), c.getValue());

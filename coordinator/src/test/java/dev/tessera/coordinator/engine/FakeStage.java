@@ -26,6 +26,8 @@ public final class FakeStage extends StageGrpc.StageImplBase {
     public volatile int steps;
     /** Steps after this many wait for {@link #resume} (a stage that is slow to compute). */
     public volatile int pauseAfterSteps = Integer.MAX_VALUE;
+    /** When set, every stream fails on its first step (a stage that is broken for this work). */
+    public volatile boolean failStreams;
     public final java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
 
     public FakeStage(IntUnaryOperator next) { this.next = next; }
@@ -44,6 +46,10 @@ public final class FakeStage extends StageGrpc.StageImplBase {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
+                }
+                if (failStreams) {
+                    out.onError(io.grpc.Status.INTERNAL.withDescription("fake stage failure").asRuntimeException());
+                    return;
                 }
                 for (long id : in.getFinishedSeqIdsList()) { blocksBySeq.remove(id); lastToken.remove(id); }
                 StepOutput.Builder result = StepOutput.newBuilder().setStep(in.getStep()).setEpoch(in.getEpoch());

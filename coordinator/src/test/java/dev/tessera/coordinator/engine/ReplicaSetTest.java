@@ -35,6 +35,10 @@ class ReplicaSetTest {
     }
 
     private ReplicaRoute replica(String name, FakeStage stage) throws Exception {
+        return replica(name, "m", stage);
+    }
+
+    private ReplicaRoute replica(String name, String model, FakeStage stage) throws Exception {
         String address = InProcessServerBuilder.generateName();
         // NOTE: not directExecutor: the stage answers on its own threads, as a remote stage would.
         Server server = InProcessServerBuilder.forName(address).addService(stage).build().start();
@@ -45,7 +49,7 @@ class ReplicaSetTest {
         channels.put(address, channel);
         closers.add(channel::shutdownNow);
         StageEndpoint e = StageEndpoint.newBuilder().setWorkerId(name).setAddress(address).setLastLayer(1).build();
-        return new ReplicaRoute(name, "m", "fp", List.of(e), 512, 4, 0, 100_000, 4096);
+        return new ReplicaRoute(name, model, "fp-" + model, List.of(e), 512, 4, 0, 100_000, 4096);
     }
 
     /** Collects a request's tokens and its end. */
@@ -65,7 +69,11 @@ class ReplicaSetTest {
     }
 
     private static Request request(long n, int first, int maxTokens, Collector sink) {
-        return new Request("r" + n, new int[] {first}, maxTokens, new int[0],
+        return request(n, "m", first, maxTokens, sink);
+    }
+
+    private static Request request(long n, String model, int first, int maxTokens, Collector sink) {
+        return new Request("r" + n, model, new int[] {first}, maxTokens, new int[0],
                 SamplingParams.newBuilder().setTemperature(0).setSeed(1).build(), 0, n, Long.MAX_VALUE, sink);
     }
 
@@ -119,5 +127,58 @@ class ReplicaSetTest {
         assertTrue(next.done.await(10, TimeUnit.SECONDS));
         FakeStage idle = busy.equals("a") ? b : a;
         assertTrue(idle.steps > 0, "the second request went to the idle replica, not " + busy);
+    }
+
+    @Test
+    void aBurstBeyondAReplicasCapacityWaitsInsteadOfFailing() throws Exception {
+        FakeStage a = new FakeStage(t -> t + 1);
+        ReplicaSet set = new ReplicaSet(channels::get, new ReplicaSet.Limits(512, 1, 2, 16), 100);
+        closers.add(set::close);
+        set.update(List.of(replica("a", a)), 1);
+        List<Collector> sinks = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            Collector c = new Collector();
+            sinks.add(c);
+            assertEquals(ReplicaSet.Admission.ACCEPTED, set.submit(request(i, 100 * (i + 1), 20, c)));
+        }
+        for (int i = 0; i < sinks.size(); i++) {
+            Collector c = sinks.get(i);
+            assertTrue(c.done.await(20, TimeUnit.SECONDS), "request " + i);
+            assertEquals(Finish.LENGTH, c.finish, "request " + i);
+            assertEquals(20, c.tokens.size());
+            assertEquals(100 * (i + 1) + 20, (int) c.tokens.getLast());
+        }
+        assertEquals(0, set.live());
+        assertEquals(0, set.movedRequests(), "the replica never failed");
+    }
+
+    @Test
+    void aRequestOnlyRunsOnReplicasOfItsModel() throws Exception {
+        FakeStage a = new FakeStage(t -> t + 1), b = new FakeStage(t -> t + 2);
+        ReplicaSet set = new ReplicaSet(channels::get, ReplicaSet.Limits.DEFAULT, 100);
+        closers.add(set::close);
+        set.update(List.of(replica("a", "model-a", a), replica("b", "model-b", b)), 1);
+        for (int i = 0; i < 6; i++) {
+            Collector c = new Collector();
+            set.submit(request(i, "model-b", 10, 3, c));
+            assertTrue(c.done.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of(12, 14, 16), c.tokens, "model-b's replica answered");
+        }
+        assertEquals(0, a.everSeen.size(), "model-a's replica never saw a model-b request");
+    }
+
+    @Test
+    void aRequestThatKeepsFailingReplicasEndsWithAnError() throws Exception {
+        FakeStage broken = new FakeStage(t -> t + 1);
+        broken.failStreams = true;
+        ReplicaSet set = new ReplicaSet(channels::get, ReplicaSet.Limits.DEFAULT, 100);
+        closers.add(set::close);
+        set.update(List.of(replica("a", broken)), 1);
+        Collector c = new Collector();
+        set.submit(request(0, 1, 5, c));
+        assertTrue(c.done.await(30, TimeUnit.SECONDS), "the request ended");
+        assertEquals(Finish.ERROR, c.finish);
+        assertEquals(ReplicaSet.MAX_MOVES + 1, set.movedRequests(), "moved until the cap, then given up");
+        assertEquals(0, set.live());
     }
 }

@@ -293,4 +293,23 @@ class SchedulerTest {
         assertTrue(s.fits(10, 6));
         assertFalse(s.fits(10, 7));
     }
+
+    @Test
+    void aWaitingPromptIsOnlyCountedAsSkippedWhenSomethingPassesIt() {
+        Scheduler s = scheduler(512, 8, 4); // maxSkips 2
+        Sequence holder = seq(1, 12, 20, 0); // grows to 22 tokens (6 blocks) below
+        s.add(holder);
+        StepBatch h = s.schedule();
+        s.update(h, sampled(h, 5));
+        Sequence big = seq(2, 20, 2, 0); // 5 blocks: does not fit next to holder
+        s.add(big);
+        for (int i = 0; i < 10; i++) { // nothing behind it: waiting is not being passed over
+            StepBatch b = s.schedule();
+            s.update(b, sampled(b, 5));
+        }
+        Sequence small = seq(3, 2, 1, 0);
+        s.add(small);
+        StepBatch b = s.schedule();
+        assertNotNull(chunkOf(b, 3), "the big prompt waited, but was never passed, so a small one may still pass it");
+    }
 }
