@@ -64,6 +64,8 @@ public final class EngineLoop implements AutoCloseable {
     // outputs are at most one per in-flight step.
     private final LinkedBlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
     private final ArrayDeque<StepBatch> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<Long> sentAt = new ArrayDeque<>();   // System.nanoTime() of each in-flight step's send
+    private final long stepTimeoutNanos;
     private final Map<Long, Request> bySeq = new HashMap<>();
     private final Map<Request, Sequence> byRequest = new IdentityHashMap<>();
     private final Map<Request, Integer> stepFailures = new IdentityHashMap<>();
@@ -81,8 +83,14 @@ public final class EngineLoop implements AutoCloseable {
         public double kvUsage() { return (double) kvBlocksUsed / kvBlocks; }
     }
 
-    public EngineLoop(ReplicaRoute route, long epoch, SchedulerConfig config, Channel stage0, AtomicLong seqIds, Owner owner) {
+    /**
+     * @param stepTimeout how long a step may take to come back before the replica is given up (a stage that hangs
+     *                    must not hang its requests: they move to another replica)
+     */
+    public EngineLoop(ReplicaRoute route, long epoch, SchedulerConfig config, java.time.Duration stepTimeout, Channel stage0,
+                      AtomicLong seqIds, Owner owner) {
         this.route = route;
+        this.stepTimeoutNanos = stepTimeout.toNanos();
         this.epoch = epoch;
         this.scheduler = new Scheduler(config);
         this.stage0 = stage0;
@@ -166,6 +174,7 @@ public final class EngineLoop implements AutoCloseable {
                     end = handle(c);
                     c = end == null ? inbox.poll() : null;
                 }
+                if (end == null) end = overdue();
                 if (end != null) { why = end; break; }
                 idle = true;
                 while (inFlight.size() < route.depth()) {
@@ -246,11 +255,20 @@ public final class EngineLoop implements AutoCloseable {
         }
         pipeline.send(batch);
         inFlight.add(batch);
+        sentAt.add(now);
+    }
+
+    /** Why the replica must be given up because its oldest step is overdue, or null. */
+    private String overdue() {
+        Long oldest = sentAt.peek();
+        if (oldest == null || System.nanoTime() - oldest < stepTimeoutNanos) return null;
+        return "step " + inFlight.peek().step() + " did not come back within " + (stepTimeoutNanos / 1_000_000) + " ms";
     }
 
     /** Applies a step's output; returns a reason when the replica must be given up. */
     private String collect(StepOutput out) {
         StepBatch batch = inFlight.poll();
+        sentAt.poll();
         if (batch == null || batch.step() != out.getStep())
             return "replica returned step " + out.getStep() + " but step " + (batch == null ? "none" : batch.step()) + " was next";
         stepsCompleted++;
@@ -315,6 +333,7 @@ public final class EngineLoop implements AutoCloseable {
         bySeq.clear();
         byRequest.clear();
         inFlight.clear();
+        sentAt.clear();
         assigned.set(0);
         stats = new LoadStats(0, 0, 0, scheduler.config().kvBlocks());
         log.info("replica {} stopped ({}); {} live requests to move", route.replicaId(), why, live.size());

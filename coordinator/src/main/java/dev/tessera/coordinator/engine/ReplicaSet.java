@@ -36,8 +36,17 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     static final long MAX_PENDING_NANOS = TimeUnit.SECONDS.toNanos(120);
 
     /** Per-replica scheduling limits; the KV pool and context come from the replica. */
-    public record Limits(int maxBatchTokens, int maxRunning, int maxWaiting, int maxSkips) {
-        public static final Limits DEFAULT = new Limits(512, 256, 1024, 16);
+    public record Limits(int maxBatchTokens, int maxRunning, int maxWaiting, int maxSkips, java.time.Duration stepTimeout) {
+        public static final Limits DEFAULT = new Limits(512, 256, 1024, 16, java.time.Duration.ofSeconds(120));
+
+        public Limits {
+            if (stepTimeout == null || stepTimeout.isNegative() || stepTimeout.isZero())
+                throw new IllegalArgumentException("the step timeout must be positive");
+        }
+
+        public Limits withStepTimeout(java.time.Duration timeout) {
+            return new Limits(maxBatchTokens, maxRunning, maxWaiting, maxSkips, timeout);
+        }
 
         SchedulerConfig forReplica(ReplicaRoute r) {
             int budget = r.maxBatchTokens() > 0 ? Math.min(maxBatchTokens, r.maxBatchTokens()) : maxBatchTokens;
@@ -113,7 +122,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             if (loops.containsKey(r.replicaId())) continue;
             Long at = retryAt.get(r.replicaId());
             if (at != null && now - at < 0) continue;
-            EngineLoop loop = new EngineLoop(r, epoch, limits.forReplica(r),
+            EngineLoop loop = new EngineLoop(r, epoch, limits.forReplica(r), limits.stepTimeout(),
                     stageChannels.apply(r.stages().getFirst().getAddress()), seqIds, this);
             retryAt.remove(r.replicaId());
             loops.put(r.replicaId(), loop);

@@ -132,7 +132,7 @@ class ReplicaSetTest {
     @Test
     void aBurstBeyondAReplicasCapacityWaitsInsteadOfFailing() throws Exception {
         FakeStage a = new FakeStage(t -> t + 1);
-        ReplicaSet set = new ReplicaSet(channels::get, new ReplicaSet.Limits(512, 1, 2, 16), 100);
+        ReplicaSet set = new ReplicaSet(channels::get, new ReplicaSet.Limits(512, 1, 2, 16, java.time.Duration.ofSeconds(60)), 100);
         closers.add(set::close);
         set.update(List.of(replica("a", a)), 1);
         List<Collector> sinks = new ArrayList<>();
@@ -180,5 +180,26 @@ class ReplicaSetTest {
         assertEquals(Finish.ERROR, c.finish);
         assertEquals(ReplicaSet.MAX_MOVES + 1, set.movedRequests(), "moved until the cap, then given up");
         assertEquals(0, set.live());
+    }
+
+    @Test
+    void aStageThatHangsIsGivenUpAndItsRequestsMove() throws Exception {
+        FakeStage hung = new FakeStage(t -> t + 1), healthy = new FakeStage(t -> t + 1);
+        hung.pauseAfterSteps = 2; // answers two steps, then never again
+        ReplicaSet set = new ReplicaSet(channels::get, ReplicaSet.Limits.DEFAULT.withStepTimeout(java.time.Duration.ofMillis(300)), 100);
+        closers.add(set::close);
+        closers.add(hung.resume::countDown);
+        set.update(List.of(replica("a", hung)), 1);
+        Collector c = new Collector();
+        set.submit(request(0, 50, 30, c));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (hung.steps < 3 && System.nanoTime() < deadline) Thread.onSpinWait();
+        set.update(List.of(replica("a", hung), replica("b", healthy)), 1);
+        assertTrue(c.done.await(10, TimeUnit.SECONDS));
+        assertEquals(Finish.LENGTH, c.finish);
+        List<Integer> expected = new ArrayList<>();
+        for (int k = 1; k <= 30; k++) expected.add(50 + k);
+        assertEquals(expected, c.tokens);
+        assertTrue(set.movedRequests() >= 1);
     }
 }

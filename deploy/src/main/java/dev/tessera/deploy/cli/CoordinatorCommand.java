@@ -47,6 +47,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             description = "Most unfinished requests; more get RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}.")
     int maxRequests;
 
+    @Option(names = "--step-timeout", defaultValue = "120", description = "Seconds a pipeline step may take before its "
+            + "replica is given up and its requests move elsewhere. Default: ${DEFAULT-VALUE}.")
+    int stepTimeout;
+
     @Option(names = "--session-timeout", defaultValue = "10", description = "ZooKeeper session timeout, seconds: how long a "
             + "silent leader keeps leading. Default: ${DEFAULT-VALUE}.")
     int sessionTimeout;
@@ -54,7 +58,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CoordinatorConfig config = new CoordinatorConfig(id, host, port, zookeeper, new ZkLayout(zkRoot),
-                new ReplicaSet.Limits(maxBatchTokens, maxRunning, maxWaiting, 16), maxRequests,
+                new ReplicaSet.Limits(maxBatchTokens, maxRunning, maxWaiting, 16, Duration.ofSeconds(stepTimeout)), maxRequests,
                 Duration.ofSeconds(sessionTimeout), Duration.ofSeconds(30));
         Coordinator coordinator = Coordinator.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
