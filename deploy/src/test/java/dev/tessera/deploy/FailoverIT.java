@@ -47,6 +47,15 @@ class FailoverIT {
 
     @Test
     void aWorkerKilledMidStreamLeavesEveryStreamCompleteAndExact() throws Exception {
+        streamsSurviveTheLossOf(Worker::kill);
+    }
+
+    @Test
+    void aWorkerShutDownMidStreamDrainsWithEveryStreamCompleteAndExact() throws Exception {
+        streamsSurviveTheLossOf(Worker::close);
+    }
+
+    private void streamsSurviveTheLossOf(java.util.function.Consumer<Worker> loss) throws Exception {
         Path tiny = TestModels.tiny();
         Random random = new Random(7);
         int n = 12, length = 400;
@@ -75,7 +84,7 @@ class FailoverIT {
             }
             assertTrue(underway.await(60, TimeUnit.SECONDS), "every stream has started");
             Worker victim = cluster.workers().stream().filter(w -> w.id().equals("worker-0-1")).findFirst().orElseThrow();
-            victim.kill();
+            loss.accept(victim);
             for (int i = 0; i < n; i++) {
                 Completion c = results.get(i).get(120, TimeUnit.SECONDS);
                 assertArrayEquals(expected[i], c.tokenIdArray(), "stream " + i + " lost or repeated a token");

@@ -114,6 +114,9 @@ public final class EngineLoop implements AutoCloseable {
                 && r.maxPositions() <= scheduler.config().maxContextTokens();
     }
 
+    /** Requests handed to this loop and not yet finished or handed back. */
+    public int assigned() { return assigned.get(); }
+
     /** Whether it has room for one more request (running and waiting sequences below the scheduler's capacity). */
     public boolean hasRoom() { return assigned.get() < scheduler.capacity(); }
 

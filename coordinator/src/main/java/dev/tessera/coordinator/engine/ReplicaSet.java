@@ -162,8 +162,10 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
         List<EngineLoop> candidates = new ArrayList<>();
         for (EngineLoop loop : loops.values()) if (loop.isRunning() && loop.canServe(r) && loop.hasRoom()) candidates.add(loop);
         // NOTE: least KV in use first, then the shortest queue: round robin would pile long requests on one replica.
+        // The KV figure is the loop's last snapshot; the assigned count is exact at once, so a burst of arrivals
+        // between two snapshots spreads over the replicas instead of piling onto the first.
         candidates.sort(Comparator.<EngineLoop>comparingDouble(l -> l.stats().kvUsage())
-                .thenComparingInt(l -> l.stats().waiting() + l.stats().running()));
+                .thenComparingInt(EngineLoop::assigned));
         for (EngineLoop loop : candidates) if (loop.submit(r)) return true;
         return false;
     }
