@@ -30,6 +30,12 @@ interface ChannelSource extends AutoCloseable {
     /** What the calls go to, for messages: an address, or the ZooKeeper node naming the leader. */
     String describe();
 
+    /**
+     * Whether the channel can change to another server (the leader coordinator found in ZooKeeper): then a call
+     * refused as UNAVAILABLE before its first message is worth retrying, on whichever server leads by then.
+     */
+    default boolean followsLeader() { return false; }
+
     /** Releases what this source owns; calls in flight on owned channels get a short grace period. */
     @Override
     void close();

@@ -9,6 +9,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +26,11 @@ import org.slf4j.LoggerFactory;
 final class GenerateCall implements Generation, ClientResponseObserver<GenerateRequest, GenerateResponse> {
 
     private static final Logger log = LoggerFactory.getLogger(GenerateCall.class);
+    /** Waits between attempts of calls that a leader change interrupted before their first message. */
+    private static final ScheduledExecutorService RETRIES = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("tessera-client-retry").daemon().factory());
+    private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     private final GenerateRequest request;
     private final GenerationListener listener;
@@ -33,6 +41,11 @@ final class GenerateCall implements Generation, ClientResponseObserver<GenerateR
     private ClientCallStreamObserver<GenerateRequest> call; // guarded by lock
     private ChannelSource.Pending pending; // guarded by lock
     private boolean cancelled; // guarded by lock
+    private volatile boolean received; // a message came on the current attempt
+    private ChannelSource source;
+    private Deadline deadline;
+    private long waitNanos;
+    private int attempts;
 
     /**
      * @param initialRequest 0: gRPC reads messages as they come; n > 0: it reads n, then one more per
@@ -46,7 +59,13 @@ final class GenerateCall implements Generation, ClientResponseObserver<GenerateR
 
     /** Starts the call on the source's channel, waiting up to {@code waitNanos} for one; the call ends by {@code deadline}. */
     GenerateCall start(ChannelSource source, Deadline deadline, long waitNanos) {
+        this.source = source;
+        this.deadline = deadline;
+        this.waitNanos = waitNanos;
+        long waitStart = System.nanoTime();
+        attempts++;
         ChannelSource.Pending p = source.acquire(waitNanos, channel -> begin(channel, deadline), this::fail);
+        this.waitNanos = Math.max(0, waitNanos - (System.nanoTime() - waitStart));
         synchronized (lock) {
             pending = p;
         }
@@ -79,6 +98,7 @@ final class GenerateCall implements Generation, ClientResponseObserver<GenerateR
 
     @Override
     public void onNext(GenerateResponse chunk) {
+        received = true;
         try {
             assembler.add(chunk);
         } catch (IllegalStateException e) {
@@ -91,7 +111,35 @@ final class GenerateCall implements Generation, ClientResponseObserver<GenerateR
 
     @Override
     public void onError(Throwable t) {
-        fail(t instanceof StatusRuntimeException e ? e : Status.fromThrowable(t).asRuntimeException(Status.trailersFromThrowable(t)));
+        StatusRuntimeException e = t instanceof StatusRuntimeException s ? s
+                : Status.fromThrowable(t).asRuntimeException(Status.trailersFromThrowable(t));
+        if (retryLater(e)) return;
+        fail(e);
+    }
+
+    /**
+     * Retries a call that a leader change cut off: refused or dropped as UNAVAILABLE (a dead leader, a standby)
+     * before any message came, so nothing was generated for the caller and a new attempt repeats nothing. It goes
+     * to whoever leads by then, after a backoff, while the deadline allows.
+     */
+    private boolean retryLater(StatusRuntimeException e) {
+        if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || received || source == null || !source.followsLeader())
+            return false;
+        long backoff = Math.min(FIRST_BACKOFF_NANOS << Math.min(attempts - 1, 10), MAX_BACKOFF_NANOS);
+        if (deadline.timeRemaining(TimeUnit.NANOSECONDS) <= backoff) return false;
+        synchronized (lock) {
+            if (cancelled) return false;
+            call = null; // cancel() now fails the call itself instead of cancelling a finished one
+        }
+        log.debug("call to {} unavailable ({}); retrying in {} ms", source.describe(), e.getStatus().getDescription(),
+                TimeUnit.NANOSECONDS.toMillis(backoff));
+        RETRIES.schedule(() -> {
+            synchronized (lock) {
+                if (cancelled) return;
+            }
+            start(source, deadline, Math.max(waitNanos, backoff));
+        }, backoff, TimeUnit.NANOSECONDS);
+        return true;
     }
 
     @Override

@@ -134,6 +134,9 @@ final class LeaderTracker implements ChannelSource {
     }
 
     @Override
+    public boolean followsLeader() { return true; }
+
+    @Override
     public Pending acquire(long waitNanos, Consumer<Channel> start, Consumer<StatusRuntimeException> fail) {
         lock.readLock().lock();
         try {

@@ -127,6 +127,20 @@ class LeaderTrackingTest {
     }
 
     @Test
+    void aCallRefusedByADeadLeaderIsRetriedOnTheNextOne() throws Exception {
+        // The leader node still names A, but A is gone (crashed, its session not yet expired).
+        serverA.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        writer.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(LAYOUT.leaderPath(), info(A, 1));
+        awaitLeader(A);
+        CompletableFuture<Completion> call = client.complete(TesseraClientTest.request(2));
+        Thread.sleep(300); // a few attempts against the dead leader, each refused as UNAVAILABLE
+        assertFalse(call.isDone(), "the call waits for a live leader instead of failing");
+        writer.setData().forPath(LAYOUT.leaderPath(), info(B, 2));
+        assertEquals("B-1", call.get(10, TimeUnit.SECONDS).requestId(), "retried on the new leader");
+        assertEquals(1, fakeB.calls.get());
+    }
+
+    @Test
     void aBlockingStreamAndACancelWorkWhileWaitingForALeader() throws Exception {
         Generation waiting = client.generate(TesseraClientTest.request(2), new RecordingListener());
         GenerationStream stream = client.generate(TesseraClientTest.request(2));

@@ -66,7 +66,10 @@ public final class CoordinatorCommand implements Callable<Integer> {
             coordinator.close();
             stopped.countDown();
         }, "coordinator-stop"));
-        System.out.println("coordinator ready on " + coordinator.address() + " (" + (coordinator.isLeader() ? "leader" : "standby for now") + ")");
+        // The election takes a moment; say which role it took if it is settled within a second.
+        for (int i = 0; i < 50 && !coordinator.isLeader(); i++) Thread.sleep(20);
+        System.out.println("coordinator ready on " + coordinator.address() + " ("
+                + (coordinator.isLeader() ? "leader, epoch " + coordinator.epoch() : "standby") + ")");
         System.out.flush();
         stopped.await();
         return 0;

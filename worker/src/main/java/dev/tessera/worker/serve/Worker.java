@@ -156,13 +156,17 @@ public final class Worker implements AutoCloseable {
             if (stopped) return;
             stopped = true;
         }
+        // NOTE: with ZooKeeper unreachable, registry writes would block through Curator's retries; skip them: the
+        // ephemeral node goes when the session does (at curator.close(), or its timeout), which is the same outcome.
+        boolean zkUp = curator != null && curator.getZookeeperClient().isConnected();
+        if (curator != null && !zkUp) log.warn("worker {}: ZooKeeper is unreachable; not updating the registry on the way out", config.workerId());
         if (service != null && service.state() == WorkerState.WORKER_STATE_READY) {
             service.drain();
             setHealth(ServingStatus.NOT_SERVING);
-            quietly("register as DRAINING", this::updateRegistration);
+            if (zkUp) quietly("register as DRAINING", this::updateRegistration);
             quietly("wait for the current stream to end", () -> service.awaitIdle(CLOSE_GRACE));
         }
-        quietly("deregister", () -> { if (registration != null) registration.close(); });
+        if (zkUp) quietly("deregister", () -> { if (registration != null) registration.close(); });
         quietly("stop the server", () -> { if (server != null) server.shutdown(); });
         quietly("close the stage", () -> { if (service != null) service.close(); });
         quietly("stop the server", () -> {
