@@ -126,6 +126,23 @@ class ClusterIT {
     }
 
     @Test
+    void aLongPromptIsPrefilledInChunksAlongsideShortOnes() throws Exception {
+        Path tiny = TestModels.tiny();
+        Random random = new Random(1200);
+        int[] longPrompt = random.ints(1300, 0, 512).toArray(); // three chunks of the default 512-token budget
+        int[] shortPrompt = random.ints(5, 0, 512).toArray();
+        int[] expectedLong = TestModels.engineGreedy(tiny, longPrompt, 16);
+        int[] expectedShort = TestModels.engineGreedy(tiny, shortPrompt, 40);
+        try (LocalCluster cluster = LocalCluster.start(options(tiny, 2), System.out);
+             TesseraClient client = TesseraClient.connect(cluster.address())) {
+            CompletableFuture<Completion> lng = client.complete(greedy(longPrompt, 16));
+            CompletableFuture<Completion> shrt = client.complete(greedy(shortPrompt, 40));
+            assertArrayEquals(expectedLong, lng.get(60, TimeUnit.SECONDS).tokenIdArray());
+            assertArrayEquals(expectedShort, shrt.get(60, TimeUnit.SECONDS).tokenIdArray());
+        }
+    }
+
+    @Test
     void sixtyFourConcurrentStreamsEachGiveTheirLoneRunsTokens() throws Exception {
         Path tiny = TestModels.tiny();
         Random random = new Random(64);
