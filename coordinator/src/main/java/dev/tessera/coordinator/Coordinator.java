@@ -15,7 +15,12 @@ import dev.tessera.coordinator.engine.StageChannels;
 import dev.tessera.proto.v1.CoordinatorInfo;
 import dev.tessera.proto.v1.InferenceGrpc;
 import dev.tessera.proto.v1.WorkerInfo;
+import dev.tessera.coordinator.openai.OpenAiGateway;
+import dev.tessera.coordinator.text.Tokenizer;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -34,7 +39,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A coordinator process: serves the Inference API, keeps a warm view of the workers, and, while it holds
+ * A coordinator process: serves the Inference API (gRPC, and the OpenAI-compatible HTTP API when configured), keeps a warm view of the workers, and, while it holds
  * leadership, schedules every replica. A standby answers UNAVAILABLE naming the leader, and takes over when the
  * leader's ZooKeeper session ends.
  *
@@ -52,6 +57,10 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     private final ExecutorService streams;
     private final HealthStatusManager health = new HealthStatusManager();
     private final Server server;
+    private final Server inProcess;             // the same Inference service, for the HTTP gateway on this process
+    private final ManagedChannel inProcessChannel;
+    private final GatewayUpstream upstream;
+    private final OpenAiGateway gateway;        // null when the HTTP API is off
     private final String address;
     private final Membership membership;
     private final Leadership leadership;
@@ -83,9 +92,10 @@ public final class Coordinator implements ClusterView, AutoCloseable {
 
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+        InferenceService inference = new InferenceService(this, streams);
         try {
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
-                    .addService(new InferenceService(this, streams))
+                    .addService(inference)
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
@@ -97,13 +107,30 @@ public final class Coordinator implements ClusterView, AutoCloseable {
                     + (config.port() != 0 ? " (is another coordinator running? choose another --port)" : ""), e);
         }
         this.address = config.host() + ":" + server.getPort();
+        String inProcessName = "tessera-inference-" + address + "-" + System.identityHashCode(this);
+        this.inProcess = InProcessServerBuilder.forName(inProcessName).addService(inference).build().start();
+        this.inProcessChannel = InProcessChannelBuilder.forName(inProcessName).build();
+        this.upstream = new GatewayUpstream(this, inProcessChannel);
+        try {
+            this.gateway = config.http() == null ? null
+                    : OpenAiGateway.start(config.http(), upstream, Tokenizer.shared(), metrics.forGateway());
+        } catch (IOException e) {
+            inProcessChannel.shutdownNow();
+            inProcess.shutdownNow();
+            server.shutdownNow();
+            closeQuietly(membership);
+            curator.close();
+            streams.shutdownNow();
+            throw e;
+        }
         String id = config.coordinatorId() != null ? config.coordinatorId() : address;
         this.leadership = new Leadership(curator, new LeadershipConfig(config.layout(), id, address), new LeadershipListener() {
             @Override public void onLeader(long epoch) { lead(epoch); }
             @Override public void onStandby() { standBy(); }
         });
         leadership.start();
-        log.info("coordinator {} serving on {} (ZooKeeper {} {})", id, address, config.zkConnect(), config.layout().root());
+        log.info("coordinator {} serving gRPC on {}{} (ZooKeeper {} {})", id, address,
+                gateway == null ? "" : ", HTTP on " + config.host() + ":" + gateway.port(), config.zkConnect(), config.layout().root());
     }
 
     /** Starts a coordinator; it becomes leader or standby on its own. */
@@ -114,6 +141,9 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     public String address() { return address; }
 
     public int port() { return server.getPort(); }
+
+    /** The HTTP API's port, or -1 when it is off. */
+    public int httpPort() { return gateway == null ? -1 : gateway.port(); }
 
     public boolean isLeader() { return replicaSet != null; }
 
@@ -193,7 +223,11 @@ public final class Coordinator implements ClusterView, AutoCloseable {
 
     /** Ends abruptly, as a crashed process would: no handover, the ZooKeeper session just ends. For tests. */
     public void kill() {
+        if (gateway != null) gateway.close();
         server.shutdownNow();
+        inProcessChannel.shutdownNow();
+        inProcess.shutdownNow();
+        upstream.close();
         curator.close();
         ReplicaSet set = replicaSet;
         replicaSet = null;
@@ -207,8 +241,12 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         closing = true;
         health.enterTerminalState();
         closeQuietly(leadership);
+        if (gateway != null) gateway.close(); // closes its connections, which cancels their requests
         standBy();
         server.shutdown();
+        inProcessChannel.shutdownNow();
+        inProcess.shutdownNow();
+        upstream.close();
         try {
             if (!server.awaitTermination(2, TimeUnit.SECONDS)) server.shutdownNow();
         } catch (InterruptedException e) {

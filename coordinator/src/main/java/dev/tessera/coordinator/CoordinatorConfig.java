@@ -1,6 +1,7 @@
 package dev.tessera.coordinator;
 
 import dev.tessera.coordinator.engine.ReplicaSet;
+import dev.tessera.coordinator.openai.GatewayConfig;
 import dev.tessera.proto.zk.ZkLayout;
 import java.time.Duration;
 
@@ -16,9 +17,11 @@ import java.time.Duration;
  * @param maxLive          most unfinished requests; beyond that, RESOURCE_EXHAUSTED
  * @param zkSessionTimeout ZooKeeper session timeout: how long a silent coordinator keeps leadership
  * @param startTimeout     how long start-up waits for ZooKeeper before giving up with a message
+ * @param http             the OpenAI-compatible HTTP API, or null to serve gRPC only
  */
 public record CoordinatorConfig(String coordinatorId, String host, int port, String zkConnect, ZkLayout layout,
-                                ReplicaSet.Limits limits, int maxLive, Duration zkSessionTimeout, Duration startTimeout) {
+                                ReplicaSet.Limits limits, int maxLive, Duration zkSessionTimeout, Duration startTimeout,
+                                GatewayConfig http) {
 
     public static final int DEFAULT_PORT = 50051;
 
@@ -32,26 +35,31 @@ public record CoordinatorConfig(String coordinatorId, String host, int port, Str
     /** Defaults: 127.0.0.1:50051, root /tessera, 10 s ZooKeeper session, 30 s to reach ZooKeeper. */
     public static CoordinatorConfig of(String zkConnect) {
         return new CoordinatorConfig(null, "127.0.0.1", DEFAULT_PORT, zkConnect, ZkLayout.DEFAULT, ReplicaSet.Limits.DEFAULT,
-                4096, Duration.ofSeconds(10), Duration.ofSeconds(30));
+                4096, Duration.ofSeconds(10), Duration.ofSeconds(30), null);
     }
 
     public CoordinatorConfig withAddress(String host, int port) {
-        return new CoordinatorConfig(null, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout);
+        return new CoordinatorConfig(null, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout, http);
     }
 
     public CoordinatorConfig withId(String id) {
-        return new CoordinatorConfig(id, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout);
+        return new CoordinatorConfig(id, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout, http);
     }
 
     public CoordinatorConfig withLayout(ZkLayout layout) {
-        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout);
+        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout, http);
     }
 
     public CoordinatorConfig withLimits(ReplicaSet.Limits limits, int maxLive) {
-        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout);
+        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout, http);
+    }
+
+    /** Serves the OpenAI-compatible HTTP API as well (null: gRPC only). */
+    public CoordinatorConfig withHttp(GatewayConfig http) {
+        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, zkSessionTimeout, startTimeout, http);
     }
 
     public CoordinatorConfig withSessionTimeout(Duration timeout) {
-        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, timeout, startTimeout);
+        return new CoordinatorConfig(coordinatorId, host, port, zkConnect, layout, limits, maxLive, timeout, startTimeout, http);
     }
 }

@@ -2,6 +2,7 @@ package dev.tessera.deploy;
 
 import dev.tessera.coordinator.Coordinator;
 import dev.tessera.coordinator.CoordinatorConfig;
+import dev.tessera.coordinator.openai.GatewayConfig;
 import dev.tessera.coordinator.engine.ReplicaSet;
 import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.backend.Backend;
@@ -42,10 +43,12 @@ public final class LocalCluster implements AutoCloseable {
      * @param kvBlockSize    tokens per block
      * @param limits         the coordinator's per-replica scheduling limits
      * @param coordinators   coordinator processes (one leader, the others standbys)
+     * @param http           the first coordinator's OpenAI-compatible HTTP API (the others get any free port), or
+     *                       null for none
      */
     public record Options(Path modelDir, int stages, int replicas, String host, int grpcPort, int zkPort,
                           Supplier<Backend> backend, String backendName, int kvBlocks, int kvBlockSize,
-                          ReplicaSet.Limits limits, int coordinators) {
+                          ReplicaSet.Limits limits, int coordinators, GatewayConfig http) {
 
         public Options {
             if (stages < 1) throw new IllegalArgumentException("--stages must be >= 1, got " + stages);
@@ -55,27 +58,31 @@ public final class LocalCluster implements AutoCloseable {
 
         public static Options of(Path modelDir, int stages, Supplier<Backend> backend, String backendName) {
             return new Options(modelDir, stages, 1, "127.0.0.1", 0, 0, backend, backendName, 0,
-                    WorkerConfig.DEFAULT_KV_BLOCK_SIZE, ReplicaSet.Limits.DEFAULT, 1);
+                    WorkerConfig.DEFAULT_KV_BLOCK_SIZE, ReplicaSet.Limits.DEFAULT, 1, null);
         }
 
         public Options withPorts(int grpcPort, int zkPort) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
         }
 
         public Options withReplicas(int replicas) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
         }
 
         public Options withKv(int kvBlocks, int kvBlockSize) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
         }
 
         public Options withLimits(ReplicaSet.Limits limits) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+        }
+
+        public Options withHttp(GatewayConfig http) {
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
         }
 
         public Options withCoordinators(int coordinators) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
         }
     }
 
@@ -102,7 +109,7 @@ public final class LocalCluster implements AutoCloseable {
         try {
             progress.println("zookeeper on " + zk.connectString());
             cluster.startWorkers(model, progress);
-            for (int c = 0; c < o.coordinators(); c++) cluster.startCoordinator(c == 0 ? o.grpcPort() : 0);
+            for (int c = 0; c < o.coordinators(); c++) cluster.startCoordinator(c == 0 ? o.grpcPort() : 0, c == 0);
             cluster.awaitReady(o.replicas());
             return cluster;
         } catch (Exception | Error e) {
@@ -158,10 +165,16 @@ public final class LocalCluster implements AutoCloseable {
                 + (leader() == null ? "no coordinator leads" : String.join("; ", any.problems())));
     }
 
-    /** Starts one more coordinator (a standby, unless none leads). */
+    /** Starts one more coordinator (a standby, unless none leads), with HTTP on any free port if the cluster has HTTP. */
     public Coordinator startCoordinator(int port) throws Exception {
+        return startCoordinator(port, false);
+    }
+
+    private Coordinator startCoordinator(int port, boolean first) throws Exception {
+        GatewayConfig http = options.http() == null || first ? options.http()
+                : new GatewayConfig(options.http().host(), 0, options.http().apiKeys(), options.http().maxBodyBytes());
         CoordinatorConfig cc = CoordinatorConfig.of(zooKeeper.connectString()).withAddress(options.host(), port)
-                .withLimits(options.limits(), 4096);
+                .withLimits(options.limits(), 4096).withHttp(http);
         Coordinator c = Coordinator.start(cc);
         coordinators.add(c);
         return c;

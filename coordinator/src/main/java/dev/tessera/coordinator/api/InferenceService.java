@@ -97,7 +97,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
         String id = req.getRequestId().isEmpty() ? UUID.randomUUID().toString() : req.getRequestId();
         GenerateResponse.Builder first = GenerateResponse.newBuilder().setRequestId(id).setPromptTokens(prompt.length)
-                .setSeed(sampling.getSeed());
+                .setSeed(sampling.getSeed()).setModel(replica.model());
         if (req.getEchoPrompt()) for (int t : prompt) first.addPromptTokenIds(t);
         ResponseStream stream = new ResponseStream(out, streams, Tokenizer.shared(), req.getOmitText(),
                 req.getSkipSpecialTokens(), stops, stopIds, sampling.getLogprobs() || sampling.getTopLogprobs() > 0, first);

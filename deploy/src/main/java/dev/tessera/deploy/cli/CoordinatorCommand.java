@@ -55,11 +55,14 @@ public final class CoordinatorCommand implements Callable<Integer> {
             + "silent leader keeps leading. Default: ${DEFAULT-VALUE}.")
     int sessionTimeout;
 
+    @picocli.CommandLine.Mixin
+    HttpOptions http;
+
     @Override
     public Integer call() throws Exception {
         CoordinatorConfig config = new CoordinatorConfig(id, host, port, zookeeper, new ZkLayout(zkRoot),
                 new ReplicaSet.Limits(maxBatchTokens, maxRunning, maxWaiting, 16, Duration.ofSeconds(stepTimeout)), maxRequests,
-                Duration.ofSeconds(sessionTimeout), Duration.ofSeconds(30));
+                Duration.ofSeconds(sessionTimeout), Duration.ofSeconds(30), http.gateway(host));
         Coordinator coordinator = Coordinator.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -68,7 +71,8 @@ public final class CoordinatorCommand implements Callable<Integer> {
         }, "coordinator-stop"));
         // The election takes a moment; say which role it took if it is settled within a second.
         for (int i = 0; i < 50 && !coordinator.isLeader(); i++) Thread.sleep(20);
-        System.out.println("coordinator ready on " + coordinator.address() + " ("
+        System.out.println("coordinator ready on " + coordinator.address()
+                + (coordinator.httpPort() < 0 ? "" : ", HTTP on " + host + ":" + coordinator.httpPort()) + " ("
                 + (coordinator.isLeader() ? "leader, epoch " + coordinator.epoch() : "standby") + ")");
         System.out.flush();
         stopped.await();

@@ -49,13 +49,17 @@ public final class UpCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
+    @Mixin
+    HttpOptions http;
+
     @Override
     public Integer call() throws Exception {
         Path dir = model != null ? model
                 : Models.ensureSynthetic(Models.directory().resolve("demo"), SyntheticCheckpoint.preset("demo"), System.err);
         if (model == null) System.out.println("model: synthetic demo checkpoint at " + dir + " (random weights: its tokens are not language)");
         LocalCluster.Options options = new LocalCluster.Options(dir, stages, replicas, host, port, zkPort, backend.factory(),
-                backend.describe(), kvBlocks, kvBlockSize, dev.tessera.coordinator.engine.ReplicaSet.Limits.DEFAULT, 1);
+                backend.describe(), kvBlocks, kvBlockSize, dev.tessera.coordinator.engine.ReplicaSet.Limits.DEFAULT, 1,
+                http.gateway(host));
         long start = System.nanoTime();
         LocalCluster cluster = LocalCluster.start(options, System.out);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -65,8 +69,10 @@ public final class UpCommand implements Callable<Integer> {
             System.out.println("tessera: stopped");
             stopped.countDown();
         }, "tessera-stop"));
-        System.out.printf(java.util.Locale.ROOT, "tessera ready: gRPC on %s, ZooKeeper on %s, %d replica(s) x %d stage(s) on %s (%.1f s)%n",
-                cluster.address(), cluster.zkConnect(), replicas, stages, backend.describe(), (System.nanoTime() - start) / 1e9);
+        int httpPort = cluster.coordinators().getFirst().httpPort();
+        System.out.printf(java.util.Locale.ROOT, "tessera ready: gRPC on %s,%s ZooKeeper on %s, %d replica(s) x %d stage(s) on %s (%.1f s)%n",
+                cluster.address(), httpPort < 0 ? "" : " OpenAI API on http://" + host + ":" + httpPort + "/v1,",
+                cluster.zkConnect(), replicas, stages, backend.describe(), (System.nanoTime() - start) / 1e9);
         System.out.println("try: ./tessera generate --token-ids 200006,1428,200008 --temperature 0 --max-tokens 16"
                 + (port == 50051 ? "" : " --port " + port));
         System.out.flush();
