@@ -25,6 +25,15 @@ record ChatRequest(ChatPrompt prompt, GenerationParams params) {
     private static final Pattern FUNCTION_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
     static ChatRequest parse(JsonFields f) throws ApiError.Refusal {
+        try {
+            return read(f);
+        } catch (IllegalArgumentException e) {
+            // The harmony records check what JSON types cannot: names, roles that may carry tool calls, and so on.
+            throw ApiError.invalid("messages", e.getMessage()).refusal();
+        }
+    }
+
+    private static ChatRequest read(JsonFields f) throws ApiError.Refusal {
         GenerationParams params = GenerationParams.parse(f, true);
         List<FunctionTool> tools = tools(f);
         String forced = null;
