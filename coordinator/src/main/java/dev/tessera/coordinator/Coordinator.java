@@ -12,6 +12,7 @@ import dev.tessera.coordinator.cluster.ReplicaPlan;
 import dev.tessera.coordinator.engine.ReplicaRoute;
 import dev.tessera.coordinator.engine.ReplicaSet;
 import dev.tessera.coordinator.engine.StageChannels;
+import dev.tessera.coordinator.metrics.ServingMetrics;
 import dev.tessera.proto.v1.CoordinatorInfo;
 import dev.tessera.proto.v1.InferenceGrpc;
 import dev.tessera.proto.v1.WorkerInfo;
@@ -51,6 +52,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     private final StageChannels stageChannels = new StageChannels();
     private final ExecutorService streams;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final ServingMetrics metrics = new ServingMetrics(this::replicaSet);
     private final Server server;
     private final String address;
     private final Membership membership;
@@ -85,7 +87,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
         try {
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
-                    .addService(new InferenceService(this, streams))
+                    .addService(new InferenceService(this, streams, metrics))
                     .addService(health.getHealthService())
                     .addService(ProtoReflectionServiceV1.newInstance())
                     .build().start();
@@ -118,6 +120,9 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     public boolean isLeader() { return replicaSet != null; }
 
     public long epoch() { return epoch; }
+
+    /** This coordinator's serving metrics (Prometheus text through {@link ServingMetrics#scrape()}). */
+    public ServingMetrics metrics() { return metrics; }
 
     @Override
     public ReplicaSet replicaSet() { return replicaSet; }
