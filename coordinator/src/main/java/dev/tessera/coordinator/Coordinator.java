@@ -12,9 +12,11 @@ import dev.tessera.coordinator.cluster.ReplicaPlan;
 import dev.tessera.coordinator.engine.ReplicaRoute;
 import dev.tessera.coordinator.engine.ReplicaSet;
 import dev.tessera.coordinator.engine.StageChannels;
+import dev.tessera.coordinator.metrics.ServingMetrics;
 import dev.tessera.proto.v1.CoordinatorInfo;
 import dev.tessera.proto.v1.InferenceGrpc;
 import dev.tessera.proto.v1.WorkerInfo;
+import dev.tessera.coordinator.openai.GatewayMetrics;
 import dev.tessera.coordinator.openai.OpenAiGateway;
 import dev.tessera.coordinator.text.Tokenizer;
 import io.grpc.ManagedChannel;
@@ -56,6 +58,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     private final StageChannels stageChannels = new StageChannels();
     private final ExecutorService streams;
     private final HealthStatusManager health = new HealthStatusManager();
+    private final ServingMetrics metrics = new ServingMetrics(this::replicaSet);
     private final Server server;
     private final Server inProcess;             // the same Inference service, for the HTTP gateway on this process
     private final ManagedChannel inProcessChannel;
@@ -92,7 +95,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
 
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus(InferenceGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
-        InferenceService inference = new InferenceService(this, streams);
+        InferenceService inference = new InferenceService(this, streams, metrics);
         try {
             this.server = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                     .addService(inference)
@@ -113,7 +116,10 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         this.upstream = new GatewayUpstream(this, inProcessChannel);
         try {
             this.gateway = config.http() == null ? null
-                    : OpenAiGateway.start(config.http(), upstream, Tokenizer.shared(), metrics.forGateway());
+                    : OpenAiGateway.start(config.http(), upstream, Tokenizer.shared(), new GatewayMetrics() {
+                        @Override public String scrape() { return metrics.scrape(); }
+                        @Override public void httpRequest(String route, int status) { metrics.httpRequest(route, status); }
+                    });
         } catch (IOException e) {
             inProcessChannel.shutdownNow();
             inProcess.shutdownNow();
@@ -148,6 +154,9 @@ public final class Coordinator implements ClusterView, AutoCloseable {
     public boolean isLeader() { return replicaSet != null; }
 
     public long epoch() { return epoch; }
+
+    /** This coordinator's serving metrics (Prometheus text through {@link ServingMetrics#scrape()}). */
+    public ServingMetrics metrics() { return metrics; }
 
     @Override
     public ReplicaSet replicaSet() { return replicaSet; }

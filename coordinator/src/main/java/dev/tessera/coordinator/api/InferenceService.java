@@ -3,6 +3,7 @@ package dev.tessera.coordinator.api;
 import dev.tessera.coordinator.engine.ReplicaRoute;
 import dev.tessera.coordinator.engine.ReplicaSet;
 import dev.tessera.coordinator.engine.Request;
+import dev.tessera.coordinator.metrics.ServingMetrics;
 import dev.tessera.coordinator.scheduler.Finish;
 import dev.tessera.coordinator.text.HarmonyTokens;
 import dev.tessera.coordinator.text.Tokenizer;
@@ -32,6 +33,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The client-facing Inference service (inference.proto): validates and tokenizes a request, hands it to the
  * replicas, and streams its tokens back. Every refusal is a Status with a description, sent before any message.
+ *
+ * <p>Every Generate call is counted once in the {@link ServingMetrics}: a refusal here by its status, an accepted
+ * request by its response stream.
  */
 public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
@@ -43,14 +47,26 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
 
     private final ClusterView cluster;
     private final ExecutorService streams;
+    private final ServingMetrics metrics;
     private final AtomicLong arrivals = new AtomicLong();
     private final SecureRandom seeds = new SecureRandom();
 
-    /** @param streams runs response streams' detokenizing and writes (not the engine loops) */
+    /** With metrics of its own; see {@link #metrics()}. */
     public InferenceService(ClusterView cluster, ExecutorService streams) {
+        this(cluster, streams, new ServingMetrics(cluster::replicaSet));
+    }
+
+    /**
+     * @param streams runs response streams' detokenizing and writes (not the engine loops)
+     * @param metrics where requests are counted and measured
+     */
+    public InferenceService(ClusterView cluster, ExecutorService streams, ServingMetrics metrics) {
         this.cluster = cluster;
         this.streams = streams;
+        this.metrics = metrics;
     }
+
+    public ServingMetrics metrics() { return metrics; }
 
     @Override
     public void generate(GenerateRequest req, StreamObserver<GenerateResponse> observer) {
@@ -58,8 +74,20 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
         try {
             start(req, out);
         } catch (StatusException e) {
+            metrics.rejected(rejection(e.getStatus().getCode()));
             out.onError(e);
         }
+    }
+
+    /** The rejection reason a refusal status counts as. */
+    static String rejection(Status.Code code) {
+        return switch (code) {
+            case INVALID_ARGUMENT -> ServingMetrics.INVALID;
+            case NOT_FOUND -> ServingMetrics.NOT_FOUND;
+            case UNAVAILABLE -> ServingMetrics.UNAVAILABLE;
+            case RESOURCE_EXHAUSTED -> ServingMetrics.OVERLOADED;
+            default -> code.name().toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     private void start(GenerateRequest req, ServerCallStreamObserver<GenerateResponse> out) throws StatusException {
@@ -100,7 +128,7 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
                 .setSeed(sampling.getSeed()).setModel(replica.model());
         if (req.getEchoPrompt()) for (int t : prompt) first.addPromptTokenIds(t);
         ResponseStream stream = new ResponseStream(out, streams, Tokenizer.shared(), req.getOmitText(),
-                req.getSkipSpecialTokens(), stops, stopIds, sampling.getLogprobs() || sampling.getTopLogprobs() > 0, first);
+                req.getSkipSpecialTokens(), stops, stopIds, sampling.getLogprobs() || sampling.getTopLogprobs() > 0, first, metrics);
         Deadline deadline = Context.current().getDeadline();
         long deadlineNanos = deadline == null ? Long.MAX_VALUE : System.nanoTime() + deadline.timeRemaining(TimeUnit.NANOSECONDS);
         Request request = new Request(id, replica.model(), prompt, maxTokens, stopIds, sampling, req.getPriority(),

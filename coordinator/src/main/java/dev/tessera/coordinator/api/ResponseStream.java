@@ -2,6 +2,8 @@ package dev.tessera.coordinator.api;
 
 import dev.tessera.coordinator.engine.Request;
 import dev.tessera.coordinator.engine.TokenSink;
+import dev.tessera.coordinator.metrics.FinishedRequest;
+import dev.tessera.coordinator.metrics.ServingMetrics;
 import dev.tessera.coordinator.scheduler.Finish;
 import dev.tessera.coordinator.text.StopStrings;
 import dev.tessera.coordinator.text.TextDecoder;
@@ -26,12 +28,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>NOTE: the engine loop only enqueues here; detokenizing and network writes stay off the scheduling thread.
  * When the client reads slowly ({@code isReady} false), tokens accumulate and go out coalesced in one message when
  * the transport is ready again; the queue is bounded by the request's max tokens.
+ *
+ * <p>Metrics: the stream records its request's measures once, on its own turn: time to first token and each
+ * inter-token gap by the times the engine handed the tokens over (so coalesced writes do not hide the engine's
+ * pace), and at the end its finish, token counts, latencies and preemptions.
  */
 final class ResponseStream implements TokenSink {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ResponseStream.class);
 
-    private record Event(SampledToken token, Finish finish, int stopTokenId, String error) {}
+    /** A token or the finish, with {@link System#nanoTime()} when the engine handed it over. */
+    private record Event(SampledToken token, long atNanos, Finish finish, int stopTokenId, String error) {}
 
     private final ServerCallStreamObserver<GenerateResponse> out;
     private final Executor executor;
@@ -43,14 +50,16 @@ final class ResponseStream implements TokenSink {
     private final boolean logprobs;
     private final int vocabulary;
     private final GenerateResponse.Builder first;
+    private final ServingMetrics metrics;
     private Request request;
     private boolean firstSent;
     private boolean closed;
     private int completionTokens;
+    private long lastTokenNanos;   // when the previous token was handed over
 
     ResponseStream(ServerCallStreamObserver<GenerateResponse> out, Executor executor, Tokenizer tokenizer,
                    boolean omitText, boolean skipSpecial, List<String> stops, int[] stopTokenIds, boolean logprobs,
-                   GenerateResponse.Builder first) {
+                   GenerateResponse.Builder first, ServingMetrics metrics) {
         this.out = out;
         this.executor = executor;
         this.decoder = omitText ? null : new TextDecoder(tokenizer, skipSpecial ? TextDecoder.Specials.SKIP : TextDecoder.Specials.INCLUDE);
@@ -60,6 +69,7 @@ final class ResponseStream implements TokenSink {
         this.logprobs = logprobs;
         this.vocabulary = tokenizer.vocabSize();
         this.first = first;
+        this.metrics = metrics;
         out.setOnReadyHandler(this::drainLater);
     }
 
@@ -67,13 +77,13 @@ final class ResponseStream implements TokenSink {
 
     @Override
     public void onToken(SampledToken token, int index) {
-        events.add(new Event(token, null, -1, null));
+        events.add(new Event(token, System.nanoTime(), null, -1, null));
         drainLater();
     }
 
     @Override
     public void onFinish(Finish finish, int stopTokenId, String error) {
-        events.add(new Event(null, finish, stopTokenId, error));
+        events.add(new Event(null, System.nanoTime(), finish, stopTokenId, error));
         drainLater();
     }
 
@@ -94,7 +104,7 @@ final class ResponseStream implements TokenSink {
     /** A bug while writing must not wedge the stream: end the call with a status and the request with it. */
     private void fail(RuntimeException e) {
         if (closed) return;
-        closed = true;
+        close(Finish.ERROR);
         events.clear();
         log.error("response stream of {} failed: {}", request, e.toString(), e);
         request.requestFinish(Finish.CANCELLED);
@@ -122,6 +132,9 @@ final class ResponseStream implements TokenSink {
             SampledToken t = e.token();
             msg.addTokenIds(t.getTokenId());
             completionTokens++;
+            if (completionTokens == 1) metrics.timeToFirstToken(request.model(), e.atNanos() - request.arrivalNanos());
+            else metrics.interTokenLatency(request.model(), e.atNanos() - lastTokenNanos);
+            lastTokenNanos = e.atNanos();
             if (logprobs) msg.addLogprobs(TokenLogprobs.newBuilder().setLogprob(t.getLogprob()).addAllTopLogprobs(t.getTopLogprobsList()));
             boolean stopToken = Arrays.binarySearch(stopTokenIds, t.getTokenId()) >= 0;
             // Ids past the tokenizer's vocabulary (a model with a larger one) have no text; their ids still go out.
@@ -142,7 +155,7 @@ final class ResponseStream implements TokenSink {
             events.clear();
             request.requestFinish(Finish.STOP);
             msg.setText(text.toString()).setStopString(matchedStop);
-            finishMessage(msg, FinishReason.FINISH_REASON_STOP, null);
+            finishMessage(msg, Finish.STOP, null);
             return;
         }
         if (finish != null) {
@@ -159,7 +172,7 @@ final class ResponseStream implements TokenSink {
             msg.setText(text.toString());
             if (matchedStop != null) msg.setStopString(matchedStop);
             else if (finish.finish() == Finish.STOP && finish.stopTokenId() >= 0) msg.setStopTokenId(finish.stopTokenId());
-            finishMessage(msg, reason(finish.finish()), finish.error());
+            finishMessage(msg, finish.finish(), finish.error());
             return;
         }
         if (msg.getTokenIdsCount() == 0) return;
@@ -167,8 +180,8 @@ final class ResponseStream implements TokenSink {
         send(msg.build());
     }
 
-    private void finishMessage(GenerateResponse.Builder msg, FinishReason reason, String error) {
-        msg.setFinishReason(reason);
+    private void finishMessage(GenerateResponse.Builder msg, Finish finish, String error) {
+        msg.setFinishReason(reason(finish));
         if (error != null) msg.setError(error);
         msg.setUsage(Usage.newBuilder()
                 .setPromptTokens(request.promptLength())
@@ -177,14 +190,30 @@ final class ResponseStream implements TokenSink {
                 .setTimeToFirstTokenUs(request.timeToFirstTokenNanos() / 1000)
                 .setTotalTimeUs(request.ageNanos() / 1000)
                 .setPreemptions(request.preemptions()));
-        closed = true;
+        close(finish);
         if (out.isCancelled()) return;
         send(msg.build());
         out.onCompleted();
     }
 
+    /** Closes the stream, once: nothing is written after, and the request's end is recorded as {@code finish}. */
+    private void close(Finish finish) {
+        if (closed) return;
+        closed = true;
+        // NOTE: Request reports a queue time of 0 until its first step is scheduled; one that never got a step (cancelled
+        // or failed while it waited) has no queue time to observe. Its preemptions are read as the engine last wrote them:
+        // after a stop string ends it here, the engine may still add the count of its last replica.
+        long queued = request.queueNanos();
+        try {
+            metrics.requestFinished(new FinishedRequest(request.model(), finish, request.promptLength(), completionTokens,
+                    request.ageNanos(), queued > 0 ? queued : -1, request.preemptions()));
+        } catch (RuntimeException e) { // a metrics bug must not keep the response from ending
+            log.error("cannot record the end of {}: {}", request, e.toString(), e);
+        }
+    }
+
     private void send(GenerateResponse msg) {
-        if (out.isCancelled()) { closed = true; return; }
+        if (out.isCancelled()) { close(Finish.CANCELLED); return; } // the engine hears of it from the cancel handler
         firstSent = true;
         out.onNext(msg);
     }

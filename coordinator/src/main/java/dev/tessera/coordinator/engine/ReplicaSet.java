@@ -64,6 +64,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
     private final AtomicInteger live = new AtomicInteger();
     private final AtomicLong moved = new AtomicLong();
     private final Map<String, EngineLoop> loops = new HashMap<>();
+    private volatile List<EngineLoop> loopView = List.of(); // loops.values(), republished on every change; for metrics
     private final Map<String, ReplicaRoute> wanted = new HashMap<>();
     // NOTE: a replica whose stream failed is retried with backoff, not at once: a worker that crashed stays
     // registered until its ZooKeeper session times out, and retrying it in a tight loop would only fail again.
@@ -97,6 +98,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
         if (epoch != this.epoch) {
             for (EngineLoop loop : loops.values()) loop.stop("new leader epoch " + epoch);
             loops.clear();
+            publishLoops();
             this.epoch = epoch;
         }
         wanted.clear();
@@ -111,6 +113,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
                 it.remove();
             }
         }
+        publishLoops();
         startLoops();
     }
 
@@ -129,6 +132,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             loop.start();
             started = true;
         }
+        if (started) publishLoops();
         dispatchPending();
         if (started) onChange.run();
     }
@@ -222,6 +226,7 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
             String id = loop.route().replicaId();
             if (loops.get(id) == loop) {
                 loops.remove(id);
+                publishLoops();
                 if (wanted.containsKey(id)) { // it failed rather than being retired by update()
                     // A loop that completed steps worked: start over from the shortest backoff.
                     if (loop.stepsCompleted() > 0) backoffMillis.remove(id);
@@ -246,6 +251,28 @@ public final class ReplicaSet implements EngineLoop.Owner, AutoCloseable {
         }
         if (!live.isEmpty()) log.warn("moved {} requests off replica {} ({})", live.size(), loop.route().replicaId(), why);
         onChange.run();
+    }
+
+    private void publishLoops() { loopView = List.copyOf(loops.values()); }
+
+    /** One replica's load as its engine loop last published it. */
+    public record ReplicaLoad(String replicaId, String model, EngineLoop.LoadStats stats) {}
+
+    /** The replicas' loads and the requests parked until a replica takes them. */
+    public record LoadSnapshot(List<ReplicaLoad> replicas, int pending) {
+        public LoadSnapshot { replicas = List.copyOf(replicas); }
+    }
+
+    /**
+     * The load of every running replica and the pending count, read without the set's lock: each figure is the
+     * latest its owner published (an engine loop once per iteration), so the figures may be a moment apart. For
+     * metrics, which must not contend with routing or the engine loops.
+     */
+    public LoadSnapshot loadSnapshot() {
+        List<ReplicaLoad> out = new ArrayList<>();
+        for (EngineLoop loop : loopView)
+            if (loop.isRunning()) out.add(new ReplicaLoad(loop.route().replicaId(), loop.route().model(), loop.stats()));
+        return new LoadSnapshot(out, pendingCount);
     }
 
     /** Snapshot of each replica's load, keyed by replica id. */

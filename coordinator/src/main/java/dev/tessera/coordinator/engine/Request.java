@@ -121,6 +121,10 @@ public final class Request {
 
     Finish requestedFinish() { return requestedFinish; }
 
+    /** {@link System#nanoTime()} when it was created (its arrival); the origin of its latencies. */
+    public long arrivalNanos() { return arrivalNanos; }
+
+    /** From arrival to its first scheduled step; 0 while it has none. */
     public long queueNanos() { return firstScheduledNanos == 0 ? 0 : firstScheduledNanos - arrivalNanos; }
 
     public long timeToFirstTokenNanos() { return firstTokenNanos == 0 ? 0 : firstTokenNanos - arrivalNanos; }

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.coordinator.engine.FakeStage;
 import dev.tessera.coordinator.engine.ReplicaRoute;
 import dev.tessera.coordinator.engine.ReplicaSet;
+import dev.tessera.coordinator.metrics.Exposition;
+import dev.tessera.coordinator.metrics.ServingMetrics;
 import dev.tessera.coordinator.text.HarmonyTokens;
 import dev.tessera.coordinator.text.Tokenizer;
 import dev.tessera.proto.v1.FinishReason;
@@ -55,6 +57,7 @@ class InferenceServiceTest {
     private InferenceGrpc.InferenceBlockingStub blocking;
     private InferenceGrpc.InferenceStub async;
     private volatile boolean leader = true;
+    private ServingMetrics metrics;
 
     private void start(IntUnaryOperator next, int kvBlocks, int maxLive) throws Exception {
         stage = new FakeStage(next);
@@ -74,8 +77,9 @@ class InferenceServiceTest {
             @Override public String leaderAddress() { return "10.0.0.9:50051"; }
             @Override public List<String> problems() { return List.of(); }
         };
+        metrics = new ServingMetrics(view::replicaSet);
         String apiName = InProcessServerBuilder.generateName();
-        Server api = InProcessServerBuilder.forName(apiName).addService(new InferenceService(view, streams)).build().start();
+        Server api = InProcessServerBuilder.forName(apiName).addService(new InferenceService(view, streams, metrics)).build().start();
         closers.add(() -> api.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
         ManagedChannel channel = InProcessChannelBuilder.forName(apiName).build();
         closers.add(channel::shutdownNow);
@@ -224,6 +228,7 @@ class InferenceServiceTest {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> run(tokens(1).build()));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("capacity"), e.getStatus().getDescription());
+        assertEquals(1, scrape().value("tessera:requests_rejected_total", "reason", "overloaded"));
         ctx.cancel(null);
         stage.resume.countDown();
     }
@@ -264,5 +269,69 @@ class InferenceServiceTest {
         assertEquals("fake-model", models.getFirst().getName());
         assertEquals(1, models.getFirst().getReadyReplicas());
         assertTrue(models.getFirst().getIsDefault());
+    }
+
+    private Exposition scrape() { return Exposition.parse(metrics.scrape()); }
+
+    private static double success(Exposition text, String reason) {
+        return text.value("tessera:request_success_total", "finished_reason", reason, "model", "fake-model");
+    }
+
+    @Test
+    void everyRequestIsCountedOnceInTheScrapedMetrics() throws Exception {
+        start(t -> t == 12 ? HarmonyTokens.RETURN : t + 1, 64, 100);
+        assertEquals(5, tokenIds(run(tokens(20).build())).size());                  // length after 5
+        assertEquals(3, tokenIds(run(tokens(10).build())).size());                  // 11, 12, <|return|>: stop
+        assertThrows(StatusRuntimeException.class, () -> run(tokens().build()));    // invalid
+        assertThrows(StatusRuntimeException.class, () -> run(tokens(1).setModel("gpt-9").build())); // not found
+
+        // One cancelled while the stage holds its fourth step: it is running and holds KV blocks meanwhile.
+        stage.pauseAfterSteps = stage.steps + 3;
+        Context.CancellableContext ctx = Context.current().withCancellation();
+        Iterator<GenerateResponse> it = ctx.call(() -> blocking.generate(
+                tokens(100, 101, 102, 103, 104, 105, 106, 107, 108).setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(200)).build()));
+        it.next();
+        await(() -> scrape().value("tessera:num_requests_running") == 1, "the running request to show");
+        Exposition busy = scrape();
+        double inUse = busy.value("tessera:kv_blocks_in_use", "model", "fake-model", "replica", "fake/0");
+        assertTrue(inUse >= 3, "9 prompt positions and more in blocks of 4: " + inUse);
+        assertEquals(inUse / 64, busy.value("tessera:kv_cache_usage_perc", "model", "fake-model", "replica", "fake/0"), 1e-12);
+        assertEquals(64, busy.value("tessera:kv_blocks_total", "model", "fake-model", "replica", "fake/0"));
+        assertEquals(0, busy.value("tessera:num_requests_waiting"));
+        ctx.cancel(null);
+        stage.resume.countDown();
+        await(() -> success(scrape(), "abort") == 1, "the cancelled request to be counted");
+        await(() -> replicas.live() == 0 && scrape().value("tessera:num_requests_running") == 0
+                && scrape().value("tessera:kv_blocks_in_use", "model", "fake-model", "replica", "fake/0") == 0, "the replica to be idle");
+
+        Exposition text = scrape();
+        assertEquals(1, success(text, "length"));
+        assertEquals(1, success(text, "stop"));
+        assertEquals(1, success(text, "abort"));
+        assertEquals(0, success(text, "error"));
+        assertEquals(1, text.value("tessera:requests_rejected_total", "reason", "invalid"));
+        assertEquals(1, text.value("tessera:requests_rejected_total", "reason", "not_found"));
+        assertEquals(0, text.value("tessera:requests_rejected_total", "reason", "overloaded"));
+        assertEquals(1 + 1 + 9, text.value("tessera:prompt_tokens_total", "model", "fake-model"));
+        double generated = text.value("tessera:generation_tokens_total", "model", "fake-model");
+        assertTrue(generated >= 5 + 3 + 1, "the cancelled one delivered at least one token: " + generated);
+        assertEquals(generated, text.value("tessera:request_generation_tokens_sum", "model", "fake-model"));
+        for (String h : List.of("time_to_first_token_seconds", "e2e_request_latency_seconds", "request_queue_time_seconds",
+                "request_prompt_tokens", "request_generation_tokens"))
+            assertEquals(3, text.value("tessera:" + h + "_count", "model", "fake-model"), h + ": one per accepted request");
+        assertEquals(generated - 3, text.value("tessera:inter_token_latency_seconds_count", "model", "fake-model"),
+                "a gap between each two consecutive tokens of a request");
+        assertEquals(0, text.value("tessera:num_preemptions_total", "model", "fake-model"));
+        assertEquals(1, text.value("tessera:is_leader"));
+        assertEquals(1, text.value("tessera:replicas_ready"));
+
+        leader = false;
+        assertThrows(StatusRuntimeException.class, () -> run(tokens(1).build()));
+        Exposition standby = scrape();
+        assertEquals(1, standby.value("tessera:requests_rejected_total", "reason", "unavailable"));
+        assertEquals(0, standby.value("tessera:is_leader"));
+        assertEquals(0, standby.value("tessera:replicas_ready"));
+        assertFalse(standby.has("tessera:kv_cache_usage_perc", "model", "fake-model", "replica", "fake/0"));
+        assertEquals(3, success(standby, "length") + success(standby, "stop") + success(standby, "abort"), "counters outlive leadership");
     }
 }
