@@ -11,11 +11,16 @@ if (!baseURL || !apiKey) {
 const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 120_000 });
 
 function check(condition, what, detail) {
+  must(condition, what, detail);
+  console.log(`ok - ${what}`);
+}
+
+/** A check repeated per chunk: silent when it holds. */
+function must(condition, what, detail) {
   if (!condition) {
     console.error(`not ok - ${what}${detail === undefined ? '' : ': ' + JSON.stringify(detail)}`);
     process.exit(1);
   }
-  console.log(`ok - ${what}`);
 }
 
 async function expectError(promise, ErrorClass, status, what, mentions) {
@@ -42,8 +47,8 @@ async function streamChat(body) {
   const out = { content: '', reasoning: '', toolCalls: [], finish: [], usage: null, chunks: 0, firstRole: undefined };
   for await (const chunk of stream) {
     out.chunks++;
-    check(chunk.object === 'chat.completion.chunk', 'stream: every chunk is a chat.completion.chunk', chunk);
-    if (chunk.usage) { out.usage = chunk.usage; check(chunk.choices.length === 0, 'stream: the usage chunk has no choices', chunk); continue; }
+    must(chunk.object === 'chat.completion.chunk', 'stream: every chunk is a chat.completion.chunk', chunk);
+    if (chunk.usage) { out.usage = chunk.usage; must(chunk.choices.length === 0, 'stream: the usage chunk has no choices', chunk); continue; }
     const choice = chunk.choices[0];
     if (out.chunks === 1) out.firstRole = choice.delta.role;
     out.content += choice.delta.content ?? '';
@@ -56,6 +61,7 @@ async function streamChat(body) {
     }
     if (choice.finish_reason) out.finish.push(choice.finish_reason);
   }
+  must(out.usage !== null, 'stream: include_usage sends a usage chunk');
   return out;
 }
 

@@ -37,6 +37,7 @@ class OpenAiSdkIT {
     private static Process up;
     private static final StringBuffer upOutput = new StringBuffer();
     private static int httpPort;
+    private static Thread reader;
 
     @TempDir
     static Path home;
@@ -57,7 +58,7 @@ class OpenAiSdkIT {
         pb.environment().put("TESSERA_API_KEYS", KEY);
         up = pb.start();
         CountDownLatch ready = new CountDownLatch(1);
-        Thread.ofPlatform().daemon().start(() -> {
+        reader = Thread.ofPlatform().daemon().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     upOutput.append(line).append('\n');
@@ -74,10 +75,13 @@ class OpenAiSdkIT {
     @AfterAll
     static void stopUp() throws Exception {
         if (up == null) return;
-        up.destroy(); // SIGTERM: the shutdown hook stops the cluster
+        // SIGTERM, through the handle: Process.destroy() would also close our end of its output, losing the last lines.
+        up.toHandle().destroy();
         boolean exited = up.waitFor(60, TimeUnit.SECONDS);
         if (!exited) up.destroyForcibly().waitFor();
-        assertTrue(exited && upOutput.toString().contains("tessera: stopped"), "tessera up did not stop cleanly:\n" + upOutput);
+        reader.join(10_000); // the last lines are read after the process has gone
+        assertTrue(exited && upOutput.toString().contains("tessera: stopped"), "tessera up did not stop cleanly (exited "
+                + exited + ", status " + up.exitValue() + "):\n" + upOutput);
     }
 
     private static int freePort() throws IOException {
