@@ -120,6 +120,43 @@ class FailoverIT {
         }
     }
 
+    /** A POST of a greedy /v1/completions for {@code prompt} to a coordinator's HTTP API: status and body. */
+    private static java.net.http.HttpResponse<String> httpCompletion(Coordinator c, int[] prompt, int n) throws Exception {
+        String ids = java.util.Arrays.stream(prompt).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(","));
+        String body = "{\"prompt\":[" + ids + "],\"max_tokens\":" + n + ",\"temperature\":0,\"ignore_eos\":true,\"logprobs\":0}";
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + c.httpPort() + "/v1/completions"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    void httpSentToAStandbyReachesTheLeaderAndSurvivesItsDeath() throws Exception {
+        Path tiny = TestModels.tiny();
+        LocalCluster.Options o = LocalCluster.Options.of(tiny, 2, () -> new CpuBackend(1), "cpu").withCoordinators(2)
+                .withHttp(dev.tessera.coordinator.openai.GatewayConfig.of("127.0.0.1", 0));
+        try (LocalCluster cluster = LocalCluster.start(o, System.out)) {
+            Coordinator leader = cluster.leader();
+            Coordinator standby = cluster.coordinators().stream().filter(c -> c != leader).findFirst().orElseThrow();
+            int[] prompt = {3, 1, 4, 1, 5, 9, 2, 6};
+            int[] expected = TestModels.engineGreedy(tiny, prompt, 10);
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            for (Coordinator c : List.of(leader, standby)) {
+                var r = httpCompletion(c, prompt, 10);
+                assertEquals(200, r.statusCode(), r.body());
+                var tokens = json.readTree(r.body()).at("/choices/0/logprobs/tokens");
+                String text = json.readTree(r.body()).at("/choices/0/text").asText();
+                assertEquals(expected.length, tokens.size(), r.body());
+                assertEquals(dev.tessera.coordinator.text.Tokenizer.shared().decode(expected), text, "the engine's tokens through " + (c == leader ? "the leader" : "the standby"));
+            }
+            leader.kill();
+            assertTrue(standby.awaitReplicas(1, Duration.ofSeconds(30)), "the standby leads and serves");
+            var r = httpCompletion(standby, prompt, 10);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(dev.tessera.coordinator.text.Tokenizer.shared().decode(expected), json.readTree(r.body()).at("/choices/0/text").asText());
+        }
+    }
+
     /** Opens a Forward stream to {@code stage0} at {@code epoch} with an empty step; returns how the stream ended. */
     private static Status forwardWithEpoch(Worker stage0, List<Worker> workers, long epoch) throws InterruptedException {
         PipelineRoute.Builder route = PipelineRoute.newBuilder().setModelFingerprint(stage0.info().getModelFingerprint());
