@@ -134,7 +134,19 @@ public final class Coordinator implements ClusterView, AutoCloseable {
             @Override public void onLeader(long epoch) { lead(epoch); }
             @Override public void onStandby() { standBy(); }
         });
-        leadership.start();
+        try {
+            leadership.start();
+        } catch (Exception | Error e) {
+            // Nothing may outlive a failed start: Netty's threads are not daemons and would keep the JVM alive.
+            if (gateway != null) gateway.close();
+            inProcessChannel.shutdownNow();
+            inProcess.shutdownNow();
+            server.shutdownNow();
+            closeQuietly(membership);
+            curator.close();
+            streams.shutdownNow();
+            throw e;
+        }
         log.info("coordinator {} serving gRPC on {}{} (ZooKeeper {} {})", id, address,
                 gateway == null ? "" : ", HTTP on " + config.host() + ":" + gateway.port(), config.zkConnect(), config.layout().root());
     }

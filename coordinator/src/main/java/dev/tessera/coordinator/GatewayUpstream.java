@@ -30,7 +30,10 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
 
     @Override
     public Channel channel() throws ApiError.Refusal {
-        if (cluster.replicaSet() != null) return self;
+        if (cluster.replicaSet() != null) {
+            dropLeaderChannel(); // this coordinator leads now: the way to the former leader is no longer needed
+            return self;
+        }
         String leader = cluster.leaderAddress();
         if (leader == null)
             throw ApiError.unavailable("no coordinator leads the cluster right now (an election is under way); retry shortly").refusal();
@@ -44,6 +47,13 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
             leaderAddress = address;
         }
         return leaderChannel;
+    }
+
+    private synchronized void dropLeaderChannel() {
+        if (leaderChannel == null) return;
+        leaderChannel.shutdown();
+        leaderChannel = null;
+        leaderAddress = null;
     }
 
     @Override

@@ -92,14 +92,16 @@ class OpenAiSdkIT {
 
     record Result(int exit, String output) {}
 
+    /** Runs a command with its output in a file, so the timeout holds even when the command never ends. */
     private static Result exec(Path dir, int timeoutSeconds, String... command) throws Exception {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
+        Path log = Files.createTempFile(dir, "exec", ".log");
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", command) + " took more than " + timeoutSeconds + " s");
+            p.destroyForcibly().waitFor();
+            throw new AssertionError(String.join(" ", command) + " took more than " + timeoutSeconds + " s:\n" + Files.readString(log));
         }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        return new Result(p.exitValue(), Files.readString(log));
     }
 
     private String url(String path) { return "http://127.0.0.1:" + httpPort + path; }
@@ -120,7 +122,7 @@ class OpenAiSdkIT {
     void curlSeesServerSentEventsFramedAsOpenAiDoes(@TempDir Path work) throws Exception {
         String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":6,\"temperature\":0,"
                 + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
-        Result r = exec(work, 60, "curl", "-sS", "-N", "-D", "headers.txt", "-H", "Authorization: Bearer " + KEY,
+        Result r = exec(work, 60, "curl", "-sS", "-N", "--max-time", "50", "-D", "headers.txt", "-H", "Authorization: Bearer " + KEY,
                 "-H", "Content-Type: application/json", "-d", body, url("/v1/chat/completions"));
         assertEquals(0, r.exit(), r.output());
         String headers = Files.readString(work.resolve("headers.txt")).toLowerCase();

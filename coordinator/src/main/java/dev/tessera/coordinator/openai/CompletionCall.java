@@ -35,7 +35,7 @@ abstract class CompletionCall implements UpstreamCall.Handler {
     protected String model;
     protected int promptTokens;
     private int completionTokens;
-    private UpstreamCall call;
+    private volatile UpstreamCall call;   // set before the call starts, so every callback sees it
     private GenerateResponse last;     // the response that carried the finish reason
     private boolean finishedEarly;     // the gateway itself ended the generation (a chat stop string)
 
@@ -47,8 +47,10 @@ abstract class CompletionCall implements UpstreamCall.Handler {
     }
 
     final void start(Channel channel, GenerateRequest request, Executor executor) {
-        call = UpstreamCall.start(channel, request, executor, this);
-        exchange.onDisconnect(() -> call.cancel("the HTTP client disconnected"));
+        UpstreamCall c = UpstreamCall.create(channel, executor);
+        call = c;
+        c.start(request, this);
+        exchange.onDisconnect(() -> c.cancel("the HTTP client disconnected"));
     }
 
     /** Handles one response: returns a chunk to stream (or null), and updates the non-streamed result. */
@@ -96,8 +98,12 @@ abstract class CompletionCall implements UpstreamCall.Handler {
             if (chunk != null) exchange.event(chunk).addListener(f -> call.requestNext());
             else call.requestNext();
         } catch (RuntimeException e) {
-            fail(GrpcErrors.internal("request " + id, e));
             call.cancel("the gateway failed");
+            try {
+                fail(GrpcErrors.internal("request " + id, e));
+            } catch (RuntimeException again) {
+                exchange.abort();
+            }
         }
     }
 
@@ -119,7 +125,10 @@ abstract class CompletionCall implements UpstreamCall.Handler {
                 finish(finishReason(last.getFinishReason()), last.getUsage());
             }
         } catch (RuntimeException e) {
+            // NOTE: the response must still end, or a kept-alive client waits for it until its own timeout.
             log.error("request {}: could not write the end of the response", id, e);
+            if (exchange.hasStarted()) exchange.abort();
+            else exchange.error(GrpcErrors.internal("request " + id, e));
         }
     }
 

@@ -10,7 +10,12 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.AttributeKey;
+import java.util.ArrayDeque;
 import java.io.IOException;
 import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
@@ -58,22 +63,65 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
 
         static Route of(String path) {
             if (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
+            if (path.startsWith("/v1/models/") && path.length() > "/v1/models/".length()) return MODEL;
             for (Route r : values()) if (r.name.equals(path)) return r;
             if (path.startsWith("/v1/models/")) return MODEL;
             return UNKNOWN;
         }
     }
 
+    /** A request as the gateway keeps it: what it reads of it, with the body copied out of Netty's buffer. */
+    private record Pending(HttpMethod method, String uri, String authorization, boolean keepAlive, boolean http10,
+                           DecoderResult decoded, byte[] body) {}
+
+    /**
+     * One connection's requests, answered one at a time and in order, as HTTP/1.1 requires of pipelined requests.
+     * Touched on the channel's event loop only.
+     */
+    private static final class Connection {
+        final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+        boolean busy;
+    }
+
+    private static final AttributeKey<Connection> CONNECTION = AttributeKey.valueOf("tessera.gateway.connection");
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+        // NOTE: after a decoding failure Netty's decoder drops the rest of the connection, so it must close.
+        Pending p = new Pending(req.method(), req.uri(), req.headers().get(HttpHeaderNames.AUTHORIZATION),
+                HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess(), req.protocolVersion().equals(HttpVersion.HTTP_1_0),
+                req.decoderResult(), ByteBufUtil.getBytes(req.content())); // the buffer is released when this returns
+        Connection c = ctx.channel().attr(CONNECTION).get();
+        if (c == null) ctx.channel().attr(CONNECTION).set(c = new Connection());
+        if (c.busy) {
+            c.waiting.add(p);
+            ctx.channel().config().setAutoRead(false); // read no more until the queue drains
+            return;
+        }
+        handle(ctx, c, p);
+    }
+
+    private void next(ChannelHandlerContext ctx, Connection c) {
+        c.busy = false;
+        Pending p = c.waiting.poll();
+        if (p != null) {
+            handle(ctx, c, p);
+        } else if (!ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+        }
+    }
+
+    private void handle(ChannelHandlerContext ctx, Connection c, Pending req) {
+        c.busy = true;
         String uri = req.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         Route route = Route.of(path);
-        HttpExchange exchange = new HttpExchange(ctx.channel(), HttpUtil.isKeepAlive(req),
-                status -> metrics.httpRequest(route.name, status));
-        if (!req.decoderResult().isSuccess()) {
-            exchange.error(ApiError.invalid(null, "malformed HTTP request: " + req.decoderResult().cause()));
+        HttpExchange exchange = new HttpExchange(ctx.channel(), req.keepAlive(), req.http10(),
+                status -> metrics.httpRequest(route.name, status), () -> ctx.channel().eventLoop().execute(() -> next(ctx, c)));
+        if (!req.decoded().isSuccess()) {
+            exchange.error(ApiError.invalid(null, "malformed HTTP request: " + req.decoded().cause()));
             return;
         }
         if (route == Route.UNKNOWN) {
@@ -88,28 +136,30 @@ final class GatewayHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         if (path.startsWith("/v1/")) {
-            ApiError denied = keys.check(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+            ApiError denied = keys.check(req.authorization());
             if (denied != null) {
                 exchange.error(denied);
                 return;
             }
         }
-        byte[] body = ByteBufUtil.getBytes(req.content()); // the buffer is released when this method returns
+        byte[] body = req.body();
         executor.execute(() -> {
             try {
                 switch (route) {
                     case CHAT -> endpoints.chat(exchange, json(body));
                     case COMPLETIONS -> endpoints.completions(exchange, json(body));
                     case MODELS -> endpoints.models(exchange);
-                    case MODEL -> endpoints.model(exchange, path.substring("/v1/models/".length()));
+                    case MODEL -> endpoints.model(exchange, QueryStringDecoder.decodeComponent(
+                            path.substring("/v1/models/".length()).replaceAll("/$", "")));
                     case HEALTH -> endpoints.health(exchange);
                     case METRICS -> exchange.text(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
                     case UNKNOWN -> throw new IllegalStateException("unreachable");
                 }
             } catch (ApiError.Refusal r) {
                 exchange.error(r.error());
-            } catch (RuntimeException e) {
-                exchange.error(GrpcErrors.internal(req.method() + " " + path, e));
+            } catch (Throwable e) {
+                if (exchange.hasStarted()) exchange.abort();
+                else exchange.error(GrpcErrors.internal(req.method() + " " + path, e));
             }
         });
     }

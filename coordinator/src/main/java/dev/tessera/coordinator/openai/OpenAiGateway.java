@@ -93,7 +93,7 @@ public final class OpenAiGateway implements AutoCloseable {
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            HttpExchange exchange = new HttpExchange(ctx.channel(), false, status -> { });
+            HttpExchange exchange = new HttpExchange(ctx.channel(), false, false, status -> { }, () -> { });
             exchange.error(new ApiError(413, "invalid_request_error", "the request body is larger than "
                     + maxContentLength() + " bytes", null, "request_too_large", 0));
         }

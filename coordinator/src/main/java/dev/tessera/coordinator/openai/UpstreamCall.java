@@ -31,9 +31,13 @@ final class UpstreamCall {
         this.call = call;
     }
 
-    static UpstreamCall start(Channel channel, GenerateRequest request, Executor executor, Handler handler) {
-        ClientCall<GenerateRequest, GenerateResponse> call =
-                channel.newCall(InferenceGrpc.getGenerateMethod(), CallOptions.DEFAULT.withExecutor(executor));
+    /** A call not yet started: publish it where the handler can see it, then {@link #start}. */
+    static UpstreamCall create(Channel channel, Executor executor) {
+        return new UpstreamCall(channel.newCall(InferenceGrpc.getGenerateMethod(), CallOptions.DEFAULT.withExecutor(executor)));
+    }
+
+    /** Sends the request and asks for the first message; the handler's callbacks may run before this returns. */
+    void start(GenerateRequest request, Handler handler) {
         call.start(new ClientCall.Listener<>() {
             @Override public void onMessage(GenerateResponse message) { handler.onResponse(message); }
             @Override public void onClose(Status status, Metadata trailers) { handler.onClose(status); }
@@ -41,7 +45,6 @@ final class UpstreamCall {
         call.sendMessage(request);
         call.halfClose();
         call.request(1);
-        return new UpstreamCall(call);
     }
 
     /** Ready for one more message. */

@@ -327,6 +327,40 @@ class OpenAiGatewayIT {
         assertFalse(stage.everSeen.isEmpty());
     }
 
+    /** Writes raw bytes on one connection and reads until the server closes it. */
+    private String rawExchange(String requests) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gateway.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(requests.getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderAndAMalformedOneClosesTheConnection() throws Exception {
+        start(t -> (t + 1) % 1000);
+        String stream = "{\"prompt\":\"x\",\"max_tokens\":20,\"stream\":true}";
+        String all = rawExchange("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " + stream.length() + "\r\n\r\n" + stream
+                + "GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        int done = all.indexOf("data: [DONE]"), notFound = all.indexOf("HTTP/1.1 404"), health = all.indexOf("\"status\":\"ok\"");
+        assertTrue(done > 0 && notFound > done && health > notFound, "in order: the stream, the 404, the health check:\n" + all);
+        String malformed = rawExchange("GET /health HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(malformed.startsWith("HTTP/1.1 400"), malformed);
+        assertTrue(malformed.toLowerCase().contains("connection: close"), malformed);
+    }
+
+    @Test
+    void anHttp10StreamIsNotChunkedAndEndsWithTheConnection() throws Exception {
+        start(t -> (t + 1) % 1000);
+        String body = "{\"prompt\":\"x\",\"max_tokens\":3,\"stream\":true}";
+        String all = rawExchange("POST /v1/completions HTTP/1.0\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        assertTrue(all.startsWith("HTTP/1.0 200"), all);
+        assertFalse(all.toLowerCase().contains("transfer-encoding"), all);
+        assertTrue(all.endsWith("data: [DONE]\n\n"), all);
+    }
+
     @Test
     void modelsHealthAndMetrics() throws Exception {
         start(says(ANSWER));
