@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
         description = "Serve gpt-oss on your own GPU cluster, from the JVM.",
         subcommands = {UpCommand.class, GenerateCommand.class, ZooKeeperCommand.class, CoordinatorCommand.class,
                 WorkerCommand.class, StatusCommand.class, VerifyCommand.class, CheckpointCommand.class, BenchCommand.class,
+                dev.tessera.client.loadtest.LoadTestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TesseraMain {
 
