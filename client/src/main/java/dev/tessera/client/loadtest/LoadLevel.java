@@ -22,6 +22,7 @@ public record LoadLevel(double offeredRate, int concurrency) {
 
     /** "rate 4.0/s" or "concurrency 8". */
     public String label() {
-        return openLoop() ? String.format(java.util.Locale.ROOT, "rate %.4g/s", offeredRate) : "concurrency " + concurrency;
+        if (!openLoop()) return "concurrency " + concurrency;
+        return "rate " + java.math.BigDecimal.valueOf(offeredRate).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString() + "/s";
     }
 }
