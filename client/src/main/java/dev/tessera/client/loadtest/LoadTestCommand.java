@@ -103,6 +103,9 @@ public final class LoadTestCommand implements Callable<Integer> {
             + "for its last requests. Default: ${DEFAULT-VALUE}.")
     double timeout;
 
+    @Option(names = "--omit-text", description = "grpc: ask for token ids only, no detokenizing on the server (to measure scheduling alone).")
+    boolean omitText;
+
     @Option(names = "--out", description = "Directory for report.json, report.md and report.html.")
     Path out;
 
@@ -145,7 +148,7 @@ public final class LoadTestCommand implements Callable<Integer> {
                 ClientOptions options = ClientOptions.DEFAULTS.withDeadline(Duration.ofMillis((long) (timeout * 1000)));
                 TesseraClient client = zookeeper != null ? TesseraClient.fromZooKeeper(zookeeper, ZkLayout.DEFAULT, options)
                         : TesseraClient.connect(address, options);
-                yield new GrpcTarget(client, model, false);
+                yield new GrpcTarget(client, model, omitText);
             }
             case "openai" -> new OpenAiTarget(url, apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY"), model,
                     endpoint.equals("chat") ? OpenAiTarget.Endpoint.CHAT : OpenAiTarget.Endpoint.COMPLETIONS,
