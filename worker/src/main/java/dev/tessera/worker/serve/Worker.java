@@ -39,10 +39,13 @@ import org.slf4j.LoggerFactory;
  * One worker process's life: it serves one shard of a model as a pipeline stage.
  *
  * <p>{@link #start} connects to ZooKeeper (when configured), finds its layer range (given, or read from ZooKeeper),
- * opens the checkpoint (a simulated worker reads only the model's config, or a preset), starts the gRPC server (Stage service plus grpc.health.v1) so that Info answers at once,
+ * opens the checkpoint, starts the gRPC server (Stage service plus grpc.health.v1) so that Info answers at once,
  * registers as LOADING, loads the shard, warms it up with one tiny step, and then turns READY: Forward streams are
  * accepted, health says SERVING and the registration says READY. {@link #close()} drains and stops; {@link #kill()}
  * stops as a crash would.
+ *
+ * <p>A simulated worker ({@link WorkerConfig#simulation()}) reads only the model's config.json (or a preset), loads a
+ * {@link SimulatedShard} instead, skips the warm-up, and reports itself simulated in WorkerInfo.
  *
  * <p>NOTE: the server starts before the shard loads (not after), so the registration carries the real port even
  * when the configured one is 0, and Info answers while LOADING, as pipeline.proto promises.
@@ -144,7 +147,8 @@ public final class Worker implements AutoCloseable {
             backendName = "sim";
             log.info("worker {} is SIMULATED: no weights, no model math; {}", id, sim.latency().describe());
         }
-        warmUp(shard);
+        // NOTE: a simulated stage has no first-use costs to pay, and zeros are not a payload it would be sent.
+        if (sim == null) warmUp(shard);
         service.ready(shard, backendName);
         setHealth(ServingStatus.SERVING);
         updateRegistration();
