@@ -120,8 +120,10 @@ public final class LocalCluster implements AutoCloseable {
                 : SimModel.resolve(o.modelDir(), o.simulation().preset()).config();
         if (o.stages() > model.numLayers())
             throw new IllegalArgumentException("--stages " + o.stages() + " is more than the model's " + model.numLayers() + " layers");
+        // NOTE: every worker and coordinator here holds its own ZooKeeper session, all from one address: ZooKeeper's
+        // default of 60 connections per address would refuse the 65th (16 replicas of 4 stages and a coordinator).
         EmbeddedZooKeeper zk = EmbeddedZooKeeper.builder().clientPortAddress(o.host()).clientPort(o.zkPort())
-                .portFlag("--zk-port").build().start();
+                .portFlag("--zk-port").maxClientConnections(0).build().start();
         LocalCluster cluster = new LocalCluster(o, zk);
         try {
             progress.println("zookeeper on " + zk.connectString());

@@ -125,6 +125,26 @@ class SimulatedClusterIT {
     }
 
     @Test
+    void sixtyFourWorkersOfSixteenReplicasRunInOneProcess() throws Exception {
+        // NOTE: 64 workers and a coordinator each hold a ZooKeeper session from 127.0.0.1, past ZooKeeper's default
+        // limit of 60 connections per address.
+        LocalCluster.Options o = LocalCluster.Options.simulated(null, 4, Simulation.of(LATENCY)).withReplicas(16);
+        try (LocalCluster cluster = LocalCluster.start(o, System.out);
+             TesseraClient client = TesseraClient.connect(cluster.address())) {
+            assertEquals(64, cluster.workers().size());
+            assertEquals(16, client.listModels().getFirst().getReadyReplicas());
+            List<CompletableFuture<Completion>> futures = new ArrayList<>();
+            for (int i = 0; i < 48; i++)
+                futures.add(client.complete(GenerateRequests.tokens(200006, 1428 + i, 200008).setSampling(GenerateRequests.greedy(8))
+                        .setIgnoreStopTokens(true).setOmitText(true).build()));
+            for (int i = 0; i < 48; i++) {
+                Completion c = futures.get(i).get(60, TimeUnit.SECONDS);
+                assertArrayEquals(alone(new int[] {200006, 1428 + i, 200008}, GenerateRequests.greedy(8)), c.tokenIdArray(), "request " + i);
+            }
+        }
+    }
+
+    @Test
     void concurrentRequestsGiveTheSimulationsTokensInEveryRunAndTheClusterSaysItIsSimulated() throws Exception {
         Workload w = workload();
         int[][] first = runCluster(w);

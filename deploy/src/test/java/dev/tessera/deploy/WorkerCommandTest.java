@@ -43,6 +43,8 @@ class WorkerCommandTest {
                 "layer range [0,40) exceeds the 36 layers of the simulated gpt-oss-120b");
         assertOneLineError(run("worker", "--backend", "sim", "--model", model, "--layers", "0:9", "--zookeeper", "none",
                 "--port", "0", "--id", "w"), "layer range [0,9) exceeds the 4 layers of the model in");
+        assertOneLineError(run("worker", "--backend", "sim", "--model", model, "--sim-preset", "tiny", "--layers", "0:4",
+                "--zookeeper", "none"), "give --model or --sim-preset, not both");
         assertOneLineError(run("verify", "--model", model, "--backend", "sim"), "computes nothing");
     }
 }

@@ -5,13 +5,14 @@ import dev.tessera.worker.backend.CpuBackend;
 import dev.tessera.worker.backend.ScalarBackend;
 import dev.tessera.worker.sim.LatencyModel;
 import dev.tessera.worker.sim.Simulation;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 import picocli.CommandLine.Option;
 
 /**
  * Which backend computes, shared by the commands that run the engine. {@code sim} is not a backend but simulated
  * stages (no weights, no math, paced by a latency model): only the serving commands ({@code worker}, {@code up})
- * take it, through {@link #simulation()}; {@link #factory()} refuses it.
+ * take it, through {@link #simulation(Path)}; {@link #factory()} refuses it.
  */
 public final class BackendOptions {
 
@@ -43,14 +44,19 @@ public final class BackendOptions {
     /**
      * The simulation {@code --backend sim} asks for, or null for a backend that computes.
      *
-     * @throws IllegalArgumentException when a {@code --sim-*} flag is given without {@code --backend sim}, or is malformed
+     * @param model the command's {@code --model}, or null
+     * @throws IllegalArgumentException when a {@code --sim-*} flag is given without {@code --backend sim}, is
+     *                                  malformed, or {@code --sim-preset} comes with a {@code --model}
      */
-    public Simulation simulation() {
+    public Simulation simulation(Path model) {
         if (!simulated()) {
             if (simLatency != null || simPreset != null)
                 throw new IllegalArgumentException("--sim-latency and --sim-preset apply to --backend sim only");
             return null;
         }
+        if (simPreset != null && model != null)
+            throw new IllegalArgumentException("give --model or --sim-preset, not both: a simulated worker takes its shape "
+                    + "from one of them");
         LatencyModel latency = simLatency == null ? LatencyModel.DEFAULT : LatencyModel.parse(simLatency, "given with --sim-latency");
         return new Simulation(latency, simPreset);
     }

@@ -134,7 +134,7 @@ public final class BenchCommand {
         @Mixin
         BenchModelOptions models;
 
-        @Option(names = "--repeats", defaultValue = "5", description = "Timed runs per shape (the median counts). Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed runs per shape (the fastest counts). Default: ${DEFAULT-VALUE}.")
         int repeats;
 
         @Mixin

@@ -57,7 +57,7 @@ public final class UpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Simulation simulation = backend.simulation();
+        Simulation simulation = backend.simulation(model);
         Path dir;
         if (simulation != null) {
             dir = model;

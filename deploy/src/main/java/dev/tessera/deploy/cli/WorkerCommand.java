@@ -69,7 +69,7 @@ public final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (id == null && port == 0)
             throw new IllegalArgumentException("give --id with --port 0: a worker's id must stay the same across restarts");
-        Simulation simulation = backend.simulation();
+        Simulation simulation = backend.simulation(model);
         if (model == null && simulation == null)
             throw new IllegalArgumentException("--model is required (only --backend sim runs without a checkpoint)");
         String workerId = id != null ? id : host + ":" + port;

@@ -29,15 +29,17 @@ import org.slf4j.LoggerFactory;
  *       {@code layers/L · (a + b·tokens + c·sequences)} ms on a stage holding {@code layers} of the model's {@code L}
  *       layers ({@link LatencyModel#stepNanos}); the compute thread parks until that deadline (it does not spin).</li>
  *   <li><b>KV cache.</b> Each KV slot ({@code kvBlocks × kvBlockSize} of them) holds one 64-bit value: a hash of the
- *       sequence's tokens up to that position, chained from the value at the position before, which a step reads
- *       back from the slot its block table names. Block tables are checked exactly as the engine checks them
- *       ({@link StepLayout}). So a sequence's tokens depend on the KV its blocks hold: blocks shared by two live
- *       sequences, a position skipped, or a resumed sequence whose blocks were reused change its tokens, as they
+ *       sequence's tokens up to that position. The first stage chains it from the value at the position before,
+ *       which it reads back from the slot the block table names; block tables are checked exactly as the engine
+ *       checks them ({@link StepLayout}). So a sequence's tokens depend on the KV its blocks hold: blocks shared by two
+ *       live sequences, a position skipped, or a resumed sequence whose blocks were reused change its tokens, as they
  *       would corrupt a real model's output.</li>
- *   <li><b>Hidden states.</b> Stages exchange {@value #PAYLOAD_WIDTH} float32 columns per token (8 bytes: the
- *       token's 64-bit value, raw bits), not the model's hidden size: the wire carries the step's structure and
- *       little else. A stage past the first recomputes the value from its own KV and compares: when they differ
- *       (the stages' KV disagree) it passes on a scrambled value, counts it ({@link #kvMismatches()}) and logs it.</li>
+ *   <li><b>Hidden states.</b> Stages exchange {@value #PAYLOAD_WIDTH} float32 columns per token (16 bytes, raw bits:
+ *       the token's value and the value at the position before), not the model's hidden size: the wire carries the
+ *       step's structure and little else. A stage past the first does not need the token ids: it stores the value in
+ *       its own KV, after checking that its own slot for the position before holds what the previous stage's did.
+ *       When not (the stages were sent inconsistent tables or positions) it passes on a scrambled value, counts it
+ *       ({@link #kvMismatches()}) and logs it.</li>
  *   <li><b>Sampling.</b> The last stage picks each sampled token by hashing the value at the sequence's last
  *       position, the position being sampled and, unless greedy, the seed, into the ordinary (non-special) token ids
  *       {@code [0, min(vocab, 199998))}: never a stop or other harmony special token, so a request runs until its
@@ -56,8 +58,8 @@ public final class SimulatedShard implements StageModel {
 
     private static final Logger log = LoggerFactory.getLogger(SimulatedShard.class);
 
-    /** Hidden-state columns per token on the wire: 2 float32 = one 64-bit value. */
-    public static final int PAYLOAD_WIDTH = 2;
+    /** Hidden-state columns per token on the wire: 4 float32 = two 64-bit values (16 bytes). */
+    public static final int PAYLOAD_WIDTH = 4;
 
     /** First id of o200k_harmony's special tokens; sampled tokens stay below it. */
     public static final int FIRST_SPECIAL_TOKEN = 199_998;
@@ -139,19 +141,26 @@ public final class SimulatedShard implements StageModel {
         StepLayout at = StepLayout.of(step, spec, false);
         int n = at.tokens();
         long[] in = isFirst() ? null : payload(step.hidden(), n);
-        long[] values = new long[n];
+        long[] values = new long[n], befores = new long[n];
         int t = 0;
         for (SequenceChunk c : step.sequences()) {
             for (int i = 0; i < c.length(); i++, t++) {
                 int pos = at.positions()[t];
                 long before = pos == 0 ? ORIGIN : kv[at.batch().slot(t, pos - 1)];
-                long v = mix(before, c.tokens()[i]);
+                long v;
+                if (in == null) {
+                    v = mix(before, c.tokens()[i]);
+                } else {
+                    v = in[2 * t];
+                    if (in[2 * t + 1] != before) v = mismatch(c.seqId(), pos, v, before);
+                }
                 kv[at.slots()[t]] = v;
-                if (in != null && in[t] != v) v = mismatch(c.seqId(), pos, in[t], v);
                 values[t] = v;
+                befores[t] = before;
             }
         }
-        ShardOutput out = isLast() ? sample(step, at, values) : new ShardOutput(encode(values), null, 0, List.of(), null);
+        ShardOutput out = isLast() ? sample(step, at, values)
+                : new ShardOutput(encode(values, befores), null, 0, List.of(), null);
         pacer.sleepUntil(started + delayNanos(step));
         return out;
     }
@@ -202,6 +211,7 @@ public final class SimulatedShard implements StageModel {
         // Nothing to release: the KV values are a heap array.
     }
 
+    /** The scrambled value passed on when this stage's KV disagrees with the previous stage's. */
     private long mismatch(long seqId, int pos, long upstream, long own) {
         long count = ++kvMismatches;
         if (count == 1 || Long.bitCount(count) == 1)
@@ -216,14 +226,15 @@ public final class SimulatedShard implements StageModel {
             throw new IllegalArgumentException("simulated stage " + spec.firstLayer() + ".." + spec.lastLayer()
                     + " needs hidden states [" + tokens + ", " + PAYLOAD_WIDTH + "] from the previous stage, got "
                     + (hidden == null ? "none" : "[" + hidden.tokens() + ", " + hidden.width() + "]"));
-        long[] v = new long[tokens];
+        long[] v = new long[2 * tokens];
         ByteBuffer.wrap(hidden.bytes()).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(v);
         return v;
     }
 
-    private static HiddenStates encode(long[] values) {
-        ByteBuffer buf = ByteBuffer.allocate(values.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asLongBuffer().put(values);
+    /** Per token: its value, then the value at its position before, as little-endian longs. */
+    private static HiddenStates encode(long[] values, long[] befores) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 2 * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (int t = 0; t < values.length; t++) buf.putLong(values[t]).putLong(befores[t]);
         return new HiddenStates(values.length, PAYLOAD_WIDTH, buf.array());
     }
 

@@ -217,13 +217,21 @@ class SimulatedShardTest {
         ShardOutput out = first.forward(ShardStep.of(List.of(chunk(1, PROMPT, 0, blocks(0, 1), SamplingParams.GREEDY))));
         assertEquals(PROMPT.length, out.hidden().tokens());
         assertEquals(SimulatedShard.PAYLOAD_WIDTH, out.hidden().width());
-        assertEquals(PROMPT.length * 8, out.hidden().bytes().length);
+        assertEquals(PROMPT.length * 16, out.hidden().bytes().length);
         assertTrue(out.sampled().isEmpty());
         assertNull(out.logits());
 
+        // Past the first stage the token ids are not read: the payload carries what the stage needs.
         SimulatedShard last = shard(18, 36, new FakePacer());
+        int expected = run(List.of(shard(0, 36, new FakePacer())), List.of(chunk(1, PROMPT, 0, blocks(0, 1), SamplingParams.GREEDY)))
+                .sampled().getFirst().token();
+        ShardStep blind = ShardStep.of(List.of(chunk(1, new int[PROMPT.length], 0, blocks(0, 1), SamplingParams.GREEDY)))
+                .withHidden(out.hidden());
+        assertEquals(expected, last.forward(blind).sampled().getFirst().token());
+        assertEquals(0, last.kvMismatches());
+
         ShardStep wrongWidth = ShardStep.of(List.of(chunk(1, PROMPT, 0, blocks(0, 1), SamplingParams.GREEDY)))
-                .withHidden(HiddenStates.of(new float[PROMPT.length * 4], PROMPT.length, 4));
+                .withHidden(HiddenStates.of(new float[PROMPT.length * 2], PROMPT.length, 2));
         assertThrows(IllegalArgumentException.class, () -> last.forward(wrongWidth));
         assertThrows(IllegalArgumentException.class, () -> last.forward(ShardStep.of(List.of(chunk(1, PROMPT, 0, blocks(0, 1),
                 SamplingParams.GREEDY)))), "no hidden states past the first stage");
