@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
         description = {"Start Tessera on its embedded default: ZooKeeper, a coordinator and the workers, in one process.",
                 "Without --model it serves the synthetic demo model (written once under $TESSERA_HOME/models, then "
                         + "reused), split over two workers; with --backend sim, simulated workers of --sim-preset's shape "
-                        + "(no weights, no math), e.g. --backend sim --stages 4 --replicas 16 for 64 workers. Prints a line starting with 'tessera ready' once every "
-                        + "replica serves; stops cleanly on Ctrl-C or SIGTERM."})
+                        + "(no weights, no math), e.g. --backend sim --stages 4 --replicas 16 for 64 workers. Prints a "
+                        + "line starting with 'tessera ready' once every replica serves; stops cleanly on Ctrl-C or SIGTERM."})
 public final class UpCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint directory (default: the synthetic demo model; with --backend sim, "
