@@ -227,8 +227,12 @@ public final class Coordinator implements ClusterView, AutoCloseable {
 
     private static ReplicaRoute route(Replica r) {
         WorkerInfo last = r.stages().getLast();
+        // NOTE: a replica is simulated if any stage is (simulated fingerprints keep them apart from real ones anyway).
+        boolean simulated = r.stages().stream().anyMatch(WorkerInfo::getSimulated);
+        String latency = r.stages().stream().map(WorkerInfo::getLatencyModel).filter(s -> !s.isEmpty()).distinct()
+                .collect(java.util.stream.Collectors.joining("; "));
         return new ReplicaRoute(r.id(), r.model(), r.fingerprint(), r.route().getStagesList(), r.kvCapacityBlocks(),
-                r.kvBlockSize(), r.maxBatchTokens(), last.getVocabSize(), last.getMaxContextTokens());
+                r.kvBlockSize(), r.maxBatchTokens(), last.getVocabSize(), last.getMaxContextTokens(), simulated, latency);
     }
 
     /** Waits until this coordinator leads and {@code replicas} replicas serve; false on timeout. */

@@ -45,10 +45,14 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
      * @param portFlag the command-line option that sets the port, named in the "port in use" message
      * @param exitOnFailure whether ZooKeeper may end the JVM (non-zero) when the server dies on its own; for the
      *     dedicated {@code tessera zookeeper} process, never for one embedded with other services or in tests
+     * @param maxClientConnections most connections from one client address (ZooKeeper's {@code maxClientCnxns});
+     *     0: no limit
      */
     public record Config(String host, int port, Path dataDir, Duration tickTime, Duration startTimeout, String portFlag,
-                         boolean exitOnFailure) {
+                         boolean exitOnFailure, int maxClientConnections) {
         public Config {
+            if (maxClientConnections < 0)
+                throw new IllegalArgumentException("max client connections must be >= 0 (0: no limit), got " + maxClientConnections);
             if (host == null || host.isBlank()) throw new IllegalArgumentException("a host to listen on is required");
             if (port < 0 || port > 65535) throw new IllegalArgumentException("ZooKeeper port must be 0..65535, got " + port);
             if (tickTime == null || tickTime.toMillis() < 1 || tickTime.toMillis() > 60_000)
@@ -59,11 +63,17 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         }
     }
 
+    /** ZooKeeper's default limit of connections from one client address. */
+    public static final int DEFAULT_MAX_CLIENT_CONNECTIONS = 60;
+
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Defaults: 127.0.0.1, port 2181, a temporary data directory, tick 2 s, 30 s to start, flag --zk-port. */
+    /**
+     * Defaults: 127.0.0.1, port 2181, a temporary data directory, tick 2 s, 30 s to start, flag --zk-port, at most
+     * {@value #DEFAULT_MAX_CLIENT_CONNECTIONS} connections per client address (ZooKeeper's own default).
+     */
     public static final class Builder {
         private String host = "127.0.0.1";
         private int port = 2181;
@@ -72,6 +82,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         private Duration startTimeout = Duration.ofSeconds(30);
         private String portFlag = "--zk-port";
         private boolean exitOnFailure;
+        private int maxClientConnections = DEFAULT_MAX_CLIENT_CONNECTIONS;
 
         public Builder clientPortAddress(String host) { this.host = host; return this; }
         public Builder clientPort(int port) { this.port = port; return this; }
@@ -80,9 +91,11 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         public Builder startTimeout(Duration startTimeout) { this.startTimeout = startTimeout; return this; }
         public Builder portFlag(String portFlag) { this.portFlag = portFlag; return this; }
         public Builder exitOnFailure(boolean exitOnFailure) { this.exitOnFailure = exitOnFailure; return this; }
+        public Builder maxClientConnections(int max) { this.maxClientConnections = max; return this; }
 
         public EmbeddedZooKeeper build() {
-            return new EmbeddedZooKeeper(new Config(host, port, dataDir, tickTime, startTimeout, portFlag, exitOnFailure));
+            return new EmbeddedZooKeeper(new Config(host, port, dataDir, tickTime, startTimeout, portFlag, exitOnFailure,
+                    maxClientConnections));
         }
     }
 
@@ -120,6 +133,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         properties.setProperty("clientPortAddress", config.host());
         properties.setProperty("admin.enableServer", "false");   // no Jetty admin server on port 8080
         properties.setProperty("maxCnxns", "0");                  // no limit (ZooKeeper's default), said explicitly
+        properties.setProperty("maxClientCnxns", Integer.toString(config.maxClientConnections()));
         long timeoutMs = config.startTimeout().toMillis();
         try {
             server = ZooKeeperServerEmbedded.builder().baseDir(baseDir).configuration(properties)

@@ -11,6 +11,8 @@ import dev.tessera.worker.model.ModelConfig;
 import dev.tessera.worker.serve.LayerRange;
 import dev.tessera.worker.serve.Worker;
 import dev.tessera.worker.serve.WorkerConfig;
+import dev.tessera.worker.sim.SimModel;
+import dev.tessera.worker.sim.Simulation;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -45,44 +47,58 @@ public final class LocalCluster implements AutoCloseable {
      * @param coordinators   coordinator processes (one leader, the others standbys)
      * @param http           the first coordinator's OpenAI-compatible HTTP API (the others get any free port), or
      *                       null for none
+     * @param simulation     null: the workers compute on {@code backend}; otherwise every worker is simulated (no
+     *                       weights, no math; see {@link dev.tessera.worker.sim.SimulatedShard}), {@code backend} is
+     *                       unused, and {@code modelDir} may be null (the simulation's preset shape is served)
      */
     public record Options(Path modelDir, int stages, int replicas, String host, int grpcPort, int zkPort,
                           Supplier<Backend> backend, String backendName, int kvBlocks, int kvBlockSize,
-                          ReplicaSet.Limits limits, int coordinators, GatewayConfig http) {
+                          ReplicaSet.Limits limits, int coordinators, GatewayConfig http, Simulation simulation) {
 
         public Options {
             if (stages < 1) throw new IllegalArgumentException("--stages must be >= 1, got " + stages);
             if (replicas < 1) throw new IllegalArgumentException("--replicas must be >= 1, got " + replicas);
             if (coordinators < 1) throw new IllegalArgumentException("coordinators must be >= 1");
+            if (modelDir == null && simulation == null) throw new IllegalArgumentException("a cluster that computes needs a checkpoint directory");
         }
 
         public static Options of(Path modelDir, int stages, Supplier<Backend> backend, String backendName) {
             return new Options(modelDir, stages, 1, "127.0.0.1", 0, 0, backend, backendName, 0,
-                    WorkerConfig.DEFAULT_KV_BLOCK_SIZE, ReplicaSet.Limits.DEFAULT, 1, null);
+                    WorkerConfig.DEFAULT_KV_BLOCK_SIZE, ReplicaSet.Limits.DEFAULT, 1, null, null);
+        }
+
+        /** Simulated workers of {@code modelDir}'s config.json (or, when null, of the simulation's preset shape). */
+        public static Options simulated(Path modelDir, int stages, Simulation simulation) {
+            return new Options(modelDir, stages, 1, "127.0.0.1", 0, 0, null, "sim", 0,
+                    WorkerConfig.DEFAULT_KV_BLOCK_SIZE, ReplicaSet.Limits.DEFAULT, 1, null, java.util.Objects.requireNonNull(simulation));
         }
 
         public Options withPorts(int grpcPort, int zkPort) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
 
         public Options withReplicas(int replicas) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
 
         public Options withKv(int kvBlocks, int kvBlockSize) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
 
         public Options withLimits(ReplicaSet.Limits limits) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
 
         public Options withHttp(GatewayConfig http) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
+        }
+
+        public Options withSimulation(Simulation simulation) {
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
 
         public Options withCoordinators(int coordinators) {
-            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http);
+            return new Options(modelDir, stages, replicas, host, grpcPort, zkPort, backend, backendName, kvBlocks, kvBlockSize, limits, coordinators, http, simulation);
         }
     }
 
@@ -100,11 +116,14 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Starts everything and returns once every replica serves; progress lines go to {@code progress}. */
     public static LocalCluster start(Options o, PrintStream progress) throws Exception {
-        ModelConfig model = ModelConfig.load(o.modelDir());
+        ModelConfig model = o.simulation() == null ? ModelConfig.load(o.modelDir())
+                : SimModel.resolve(o.modelDir(), o.simulation().preset()).config();
         if (o.stages() > model.numLayers())
             throw new IllegalArgumentException("--stages " + o.stages() + " is more than the model's " + model.numLayers() + " layers");
+        // NOTE: every worker and coordinator here holds its own ZooKeeper session, all from one address: ZooKeeper's
+        // default of 60 connections per address would refuse the 65th (16 replicas of 4 stages and a coordinator).
         EmbeddedZooKeeper zk = EmbeddedZooKeeper.builder().clientPortAddress(o.host()).clientPort(o.zkPort())
-                .portFlag("--zk-port").build().start();
+                .portFlag("--zk-port").maxClientConnections(0).build().start();
         LocalCluster cluster = new LocalCluster(o, zk);
         try {
             progress.println("zookeeper on " + zk.connectString());
@@ -130,7 +149,7 @@ public final class LocalCluster implements AutoCloseable {
                             new LayerRange(split[s].firstLayer(), split[s].lastLayer()), options.kvBlocks(),
                             WorkerConfig.DEFAULT_KV_MEMORY_BYTES, options.kvBlockSize(), WorkerConfig.DEFAULT_MAX_BATCH_TOKENS,
                             options.backend(), options.backendName(), zooKeeper.connectString(), ZkLayout.DEFAULT,
-                            WorkerConfig.DEFAULT_START_TIMEOUT);
+                            WorkerConfig.DEFAULT_START_TIMEOUT, options.simulation());
                     pending.add(starter.submit(() -> {
                         Worker w = Worker.start(wc);
                         workers.add(w);

@@ -85,5 +85,6 @@ class EmbeddedZooKeeperTest {
         assertThrows(IllegalArgumentException.class, () -> EmbeddedZooKeeper.builder().clientPort(70_000).build());
         assertThrows(IllegalArgumentException.class, () -> EmbeddedZooKeeper.builder().clientPortAddress(" ").build());
         assertThrows(IllegalArgumentException.class, () -> EmbeddedZooKeeper.builder().tickTime(Duration.ZERO).build());
+        assertThrows(IllegalArgumentException.class, () -> EmbeddedZooKeeper.builder().maxClientConnections(-1).build());
     }
 }

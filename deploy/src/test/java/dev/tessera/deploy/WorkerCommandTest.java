@@ -25,6 +25,26 @@ class WorkerCommandTest {
         assertOneLineError(run("worker", "--model", model, "--zookeeper", "none"), "has no layer range");
         assertOneLineError(run("worker", "--model", model, "--layers", "0:9", "--zookeeper", "none", "--port", "0", "--id", "w"),
                 "layer range [0,9) exceeds the 4 layers");
-        assertEquals(2, run("worker").exit(), "--model is required");
+        assertOneLineError(run("worker"), "--model is required");
+    }
+
+    @Test
+    void simulatedWorkersCheckTheirFlags() {
+        String model = tiny().toString();
+        assertOneLineError(run("worker", "--model", model, "--layers", "0:4", "--zookeeper", "none", "--sim-latency", "1,2,3"),
+                "apply to --backend sim only");
+        assertOneLineError(run("worker", "--backend", "sim", "--layers", "0:4", "--zookeeper", "none", "--sim-latency", "1,2"),
+                "three numbers of milliseconds");
+        assertOneLineError(run("worker", "--backend", "sim", "--layers", "0:4", "--zookeeper", "none", "--sim-latency", "1,-2,3"),
+                "must be a finite number of milliseconds >= 0");
+        assertOneLineError(run("worker", "--backend", "sim", "--layers", "0:4", "--zookeeper", "none", "--sim-preset", "gpt-oss-7b"),
+                "unknown preset 'gpt-oss-7b'");
+        assertOneLineError(run("worker", "--backend", "sim", "--layers", "0:40", "--zookeeper", "none", "--port", "0", "--id", "w"),
+                "layer range [0,40) exceeds the 36 layers of the simulated gpt-oss-120b");
+        assertOneLineError(run("worker", "--backend", "sim", "--model", model, "--layers", "0:9", "--zookeeper", "none",
+                "--port", "0", "--id", "w"), "layer range [0,9) exceeds the 4 layers of the model in");
+        assertOneLineError(run("worker", "--backend", "sim", "--model", model, "--sim-preset", "tiny", "--layers", "0:4",
+                "--zookeeper", "none"), "give --model or --sim-preset, not both");
+        assertOneLineError(run("verify", "--model", model, "--backend", "sim"), "computes nothing");
     }
 }

@@ -227,11 +227,15 @@ public final class InferenceService extends InferenceGrpc.InferenceImplBase {
             return;
         }
         Map<String, ModelInfo.Builder> models = new LinkedHashMap<>();
+        Map<String, java.util.Set<String>> latencies = new LinkedHashMap<>();
         for (ReplicaRoute r : replicas.replicas()) {
             ModelInfo.Builder m = models.computeIfAbsent(r.model(), name -> ModelInfo.newBuilder().setName(name)
                     .setFingerprint(r.fingerprint()).setVocabSize(r.vocabSize()).setMaxContextTokens(r.maxContextTokens()));
             m.setReadyReplicas(m.getReadyReplicas() + 1);
+            if (r.simulated()) m.setSimulated(true);
+            if (!r.latencyModel().isEmpty()) latencies.computeIfAbsent(r.model(), name -> new java.util.LinkedHashSet<>()).add(r.latencyModel());
         }
+        latencies.forEach((name, set) -> models.get(name).setLatencyModel(String.join("; ", set)));
         ListModelsResponse.Builder resp = ListModelsResponse.newBuilder();
         boolean first = true;
         for (ModelInfo.Builder m : models.values()) {

@@ -16,14 +16,24 @@ import java.util.List;
  * @param maxBatchTokens  the most tokens every stage accepts in one step (0: no limit)
  * @param vocabSize       the model's vocabulary size
  * @param maxContextTokens the model's context length
+ * @param simulated       whether its stages are simulated (WorkerInfo.simulated): no model math
+ * @param latencyModel    the simulated stages' latency model (WorkerInfo.latency_model); empty unless simulated
  */
 public record ReplicaRoute(String replicaId, String model, String fingerprint, List<StageEndpoint> stages,
-                           int kvBlocks, int kvBlockSize, int maxBatchTokens, int vocabSize, int maxContextTokens) {
+                           int kvBlocks, int kvBlockSize, int maxBatchTokens, int vocabSize, int maxContextTokens,
+                           boolean simulated, String latencyModel) {
 
     public ReplicaRoute {
         stages = List.copyOf(stages);
         if (stages.isEmpty()) throw new IllegalArgumentException("replica " + replicaId + " has no stages");
         if (kvBlocks < 1 || kvBlockSize < 1) throw new IllegalArgumentException("replica " + replicaId + " has no KV cache");
+        if (latencyModel == null) latencyModel = "";
+    }
+
+    /** A replica whose stages compute (not simulated). */
+    public ReplicaRoute(String replicaId, String model, String fingerprint, List<StageEndpoint> stages, int kvBlocks,
+                        int kvBlockSize, int maxBatchTokens, int vocabSize, int maxContextTokens) {
+        this(replicaId, model, fingerprint, stages, kvBlocks, kvBlockSize, maxBatchTokens, vocabSize, maxContextTokens, false, "");
     }
 
     public int depth() { return stages.size(); }

@@ -269,6 +269,24 @@ class InferenceServiceTest {
         assertEquals("fake-model", models.getFirst().getName());
         assertEquals(1, models.getFirst().getReadyReplicas());
         assertTrue(models.getFirst().getIsDefault());
+        assertFalse(models.getFirst().getSimulated());
+        assertEquals("", models.getFirst().getLatencyModel());
+    }
+
+    @Test
+    void listModelsSaysWhenTheReplicasAreSimulated() throws Exception {
+        start(t -> t + 1, 64, 100);
+        StageEndpoint e = StageEndpoint.newBuilder().setWorkerId("s0").setAddress("sim").setFirstLayer(0).setLastLayer(4).build();
+        String slow = "sim latency: 40.0 ms + 1.000 ms/token + 2.00 ms/sequence per step (test)";
+        String fast = "sim latency: 4.0 ms + 0.100 ms/token + 0.20 ms/sequence per step (test)";
+        replicas.update(List.of(
+                new ReplicaRoute("sim/0", "fake-model", "sim-fp", List.of(e), 64, 4, 0, VOCAB, 4096, true, slow),
+                new ReplicaRoute("sim/1", "fake-model", "sim-fp", List.of(e), 64, 4, 0, VOCAB, 4096, true, slow),
+                new ReplicaRoute("sim/2", "fake-model", "sim-fp", List.of(e), 64, 4, 0, VOCAB, 4096, true, fast)), 1);
+        var model = blocking.listModels(ListModelsRequest.getDefaultInstance()).getModels(0);
+        assertEquals(3, model.getReadyReplicas());
+        assertTrue(model.getSimulated());
+        assertEquals(slow + "; " + fast, model.getLatencyModel());
     }
 
     private Exposition scrape() { return Exposition.parse(metrics.scrape()); }

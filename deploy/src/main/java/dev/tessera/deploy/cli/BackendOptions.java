@@ -3,19 +3,63 @@ package dev.tessera.deploy.cli;
 import dev.tessera.worker.backend.Backend;
 import dev.tessera.worker.backend.CpuBackend;
 import dev.tessera.worker.backend.ScalarBackend;
+import dev.tessera.worker.sim.LatencyModel;
+import dev.tessera.worker.sim.Simulation;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 import picocli.CommandLine.Option;
 
-/** Which backend computes, shared by the commands that run the engine. */
+/**
+ * Which backend computes, shared by the commands that run the engine. {@code sim} is not a backend but simulated
+ * stages (no weights, no math, paced by a latency model): only the serving commands ({@code worker}, {@code up})
+ * take it, through {@link #simulation(Path)}; {@link #factory()} refuses it.
+ */
 public final class BackendOptions {
 
     @Option(names = "--backend", defaultValue = "cpu",
-            description = "cpu (Vector API, multi-threaded), scalar (plain loops, the reference) or cuda. Default: ${DEFAULT-VALUE}.")
+            description = "cpu (Vector API, multi-threaded), scalar (plain loops, the reference), cuda, or sim (worker and "
+                    + "up only: simulated stages that read no weights and do no math; each step takes the time of "
+                    + "--sim-latency and yields deterministic stand-in tokens; everything measured is SIMULATED). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--threads", defaultValue = "0",
             description = "CPU threads per backend; 0 uses every core. Default: ${DEFAULT-VALUE}.")
     int threads;
+
+    @Option(names = "--sim-latency", paramLabel = "A,B,C",
+            description = "With --backend sim: a step of the whole model takes A ms + B ms per token + C ms per sequence "
+                    + "(a stage takes the share of layers it holds). Default: calibrated from the CPU engine (see "
+                    + "docs/BENCHMARKS.md).")
+    String simLatency;
+
+    @Option(names = "--sim-preset", paramLabel = "NAME",
+            description = "With --backend sim and no --model: the model shape to simulate (gpt-oss-120b, gpt-oss-20b, demo "
+                    + "or tiny). Default: " + Simulation.DEFAULT_PRESET + ".")
+    String simPreset;
+
+    /** Whether {@code --backend sim} was chosen. */
+    public boolean simulated() { return "sim".equals(backend); }
+
+    /**
+     * The simulation {@code --backend sim} asks for, or null for a backend that computes.
+     *
+     * @param model the command's {@code --model}, or null
+     * @throws IllegalArgumentException when a {@code --sim-*} flag is given without {@code --backend sim}, is
+     *                                  malformed, or {@code --sim-preset} comes with a {@code --model}
+     */
+    public Simulation simulation(Path model) {
+        if (!simulated()) {
+            if (simLatency != null || simPreset != null)
+                throw new IllegalArgumentException("--sim-latency and --sim-preset apply to --backend sim only");
+            return null;
+        }
+        if (simPreset != null && model != null)
+            throw new IllegalArgumentException("give --model or --sim-preset, not both: a simulated worker takes its shape "
+                    + "from one of them");
+        LatencyModel latency = simLatency == null ? LatencyModel.DEFAULT : LatencyModel.parse(simLatency, "given with --sim-latency");
+        return new Simulation(latency, simPreset);
+    }
 
     /** A factory of fresh backends (one per stage); fails at once, in one sentence, for a backend that cannot run. */
     public Supplier<Backend> factory() {
@@ -25,11 +69,14 @@ public final class BackendOptions {
             case "scalar" -> ScalarBackend::new;
             case "cuda" -> throw new IllegalArgumentException(
                     "the CUDA backend is not part of this build yet; use --backend cpu");
-            default -> throw new IllegalArgumentException("unknown backend '" + backend + "': use cpu, scalar or cuda");
+            case "sim" -> throw new IllegalArgumentException(
+                    "--backend sim simulates serving stages (worker, up) and computes nothing; this command needs cpu or scalar");
+            default -> throw new IllegalArgumentException("unknown backend '" + backend + "': use cpu, scalar, cuda or sim");
         };
     }
 
     public String describe() {
+        if (simulated()) return "sim (no model math)";
         return backend + (backend.equals("cpu") ? " (" + (threads > 0 ? threads : Runtime.getRuntime().availableProcessors()) + " threads)" : "");
     }
 }

@@ -2,7 +2,10 @@ package dev.tessera.deploy.cli;
 
 import dev.tessera.worker.bench.EngineBench;
 import dev.tessera.worker.checkpoint.Checkpoint;
+import dev.tessera.worker.engine.BlockPool;
+import dev.tessera.worker.engine.LocalPipeline;
 import dev.tessera.worker.model.ModelConfig;
+import dev.tessera.worker.sim.LatencyCalibration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -13,7 +16,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = {BenchCommand.Engine.class, BenchCommand.Serving.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.", subcommands = {BenchCommand.Engine.class, BenchCommand.Serving.class, BenchCommand.SimCalibration.class})
 public final class BenchCommand {
 
     @Command(name = "engine", mixinStandardHelpOptions = true,
@@ -116,6 +119,50 @@ public final class BenchCommand {
             System.out.printf(Locale.ROOT, "| engine in one process, %d stages, batch %d | %.2f decode tokens/s |%n", stages, streams, f.engineTokensPerSecond());
             System.out.printf(Locale.ROOT, "| cluster over gRPC, %d workers, %d streams | %.2f decode tokens/s |%n", stages, streams, f.clusterTokensPerSecond());
             System.out.printf(Locale.ROOT, "| serving overhead ratio (cluster / engine) | %.2f |%n", f.ratio());
+            return 0;
+        }
+    }
+
+    @Command(name = "sim-calibration", mixinStandardHelpOptions = true,
+            description = {"Calibrates the latency model of simulated workers (--backend sim): times engine steps of a "
+                    + "few shapes (decode batches, prefills, a mix) and fits a + b*tokens + c*sequences milliseconds to "
+                    + "them by least squares on relative error. Prints each step, the fit and the --sim-latency flag. "
+                    + "Without --model, a synthetic checkpoint of --preset (cut to --layers) is written once under "
+                    + "models/ and reused."})
+    public static final class SimCalibration implements Callable<Integer> {
+
+        @Mixin
+        BenchModelOptions models;
+
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed runs per shape (the fastest counts). Default: ${DEFAULT-VALUE}.")
+        int repeats;
+
+        @Mixin
+        BackendOptions backend;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = models.resolve();
+            ModelConfig config = ModelConfig.load(dir);
+            List<LatencyCalibration.Shape> shapes = LatencyCalibration.DEFAULT_SHAPES;
+            int blockSize = 16, blocks = 0;
+            for (LatencyCalibration.Shape s : shapes)
+                blocks = Math.max(blocks, s.sequences() * ((s.start() + s.tokensPerSequence() + blockSize - 1) / blockSize));
+            try (Checkpoint ckpt = Checkpoint.open(dir);
+                 LocalPipeline pipeline = LocalPipeline.load(ckpt, config, 1, blocks, blockSize, backend.factory())) {
+                System.out.printf(Locale.ROOT, "model %s: %d layers, hidden %d, %d experts, vocab %d; backend %s%n", dir,
+                        config.numLayers(), config.hiddenSize(), config.numExperts(), config.vocabSize(), backend.describe());
+                List<LatencyCalibration.Sample> samples = LatencyCalibration.measure(pipeline, new BlockPool(blocks, blockSize),
+                        config.vocabSize(), shapes, repeats, System.out::println);
+                String source = String.format(Locale.ROOT, "calibrated from the %s engine on %s, %d layers, %s, %s",
+                        backend.describe(), dir.getFileName(), config.numLayers(), Engine.cpuModel(), LocalDate.now());
+                LatencyCalibration.Fit fit = LatencyCalibration.fit(samples, source);
+                System.out.println();
+                fit.table().forEach(System.out::println);
+                System.out.printf(Locale.ROOT, "error: %.1f%% rms, %.1f%% at most%n", 100 * fit.rmsRelativeError(), 100 * fit.maxRelativeError());
+                System.out.println(fit.model().describe());
+                System.out.println("--sim-latency " + fit.model().flag());
+            }
             return 0;
         }
     }

@@ -62,13 +62,19 @@ public final class StatusCommand {
                 List<WorkerInfo> workers = membership.workers();
                 System.out.println("workers: " + workers.size());
                 for (WorkerInfo w : workers)
-                    System.out.printf(java.util.Locale.ROOT, "  %-24s %-21s layers [%d,%d) of %d  %-8s %s, %d KV blocks of %d, fingerprint %s%n",
+                    System.out.printf(java.util.Locale.ROOT, "  %-24s %-21s layers [%d,%d) of %d  %-8s %s, %d KV blocks of %d, fingerprint %s%s%n",
                             w.getWorkerId(), w.getHost() + ":" + w.getPort(), w.getFirstLayer(), w.getLastLayer(), w.getNumLayers(),
                             w.getState().name().replace("WORKER_STATE_", ""), w.getModel(), w.getKvCapacityBlocks(),
-                            w.getKvBlockSize(), w.getModelFingerprint());
+                            w.getKvBlockSize(), w.getModelFingerprint(), w.getSimulated() ? "  SIMULATED" : "");
+                List<String> latencies = workers.stream().filter(WorkerInfo::getSimulated).map(WorkerInfo::getLatencyModel).distinct().toList();
+                long simulated = workers.stream().filter(WorkerInfo::getSimulated).count();
+                if (simulated > 0)
+                    System.out.println("SIMULATED: " + simulated + " of " + workers.size() + " workers do no model math ("
+                            + String.join("; ", latencies) + ")");
                 ReplicaPlan plan = ReplicaPlan.assemble(workers);
                 System.out.println("replicas: " + plan.replicas().size());
-                for (Replica r : plan.replicas()) System.out.println("  " + r);
+                for (Replica r : plan.replicas())
+                    System.out.println("  " + r + (r.stages().stream().anyMatch(WorkerInfo::getSimulated) ? "  SIMULATED" : ""));
                 for (String p : plan.problems()) System.out.println("  not a replica: " + p);
                 return 0;
             }

@@ -5,6 +5,7 @@ import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.serve.LayerRange;
 import dev.tessera.worker.serve.Worker;
 import dev.tessera.worker.serve.WorkerConfig;
+import dev.tessera.worker.sim.Simulation;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -18,11 +19,13 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = {"Serve a range of a model's layers as one pipeline stage, registered in ZooKeeper.",
-                "Prints 'worker ID ready on HOST:PORT, layers [A,B), N KV blocks' once it serves; SIGTERM or Ctrl-C "
-                        + "drains it (DRAINING in ZooKeeper) and stops it."})
+                "Prints 'worker ID ready on HOST:PORT, layers [A,B), N KV blocks' once it serves (followed by "
+                        + "', SIMULATED (...)' with --backend sim); SIGTERM or Ctrl-C drains it (DRAINING in ZooKeeper) "
+                        + "and stops it."})
 public final class WorkerCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Checkpoint directory in the Hugging Face layout.")
+    @Option(names = "--model", description = "Checkpoint directory in the Hugging Face layout. Required, except with "
+            + "--backend sim (which reads only its config.json, and without it simulates --sim-preset).")
     Path model;
 
     @Option(names = "--layers", paramLabel = "FIRST:LAST",
@@ -66,11 +69,15 @@ public final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (id == null && port == 0)
             throw new IllegalArgumentException("give --id with --port 0: a worker's id must stay the same across restarts");
+        Simulation simulation = backend.simulation(model);
+        if (model == null && simulation == null)
+            throw new IllegalArgumentException("--model is required (only --backend sim runs without a checkpoint)");
         String workerId = id != null ? id : host + ":" + port;
         String connect = zookeeper.equalsIgnoreCase("none") ? null : zookeeper;
         WorkerConfig config = new WorkerConfig(workerId, host, port, model, layers == null ? null : LayerRange.parse(layers),
-                kvBlocks, WorkerConfig.DEFAULT_KV_MEMORY_BYTES, kvBlockSize, maxBatchTokens, backend.factory(),
-                backend.describe(), connect, new ZkLayout(zkRoot), WorkerConfig.DEFAULT_START_TIMEOUT);
+                kvBlocks, WorkerConfig.DEFAULT_KV_MEMORY_BYTES, kvBlockSize, maxBatchTokens,
+                simulation == null ? backend.factory() : null, backend.describe(), connect, new ZkLayout(zkRoot),
+                WorkerConfig.DEFAULT_START_TIMEOUT, simulation);
         Worker worker = Worker.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -78,8 +85,9 @@ public final class WorkerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "tessera-worker-shutdown"));
         WorkerInfo info = worker.info();
-        System.out.printf("worker %s ready on %s, layers [%d,%d), %d KV blocks%n", info.getWorkerId(), worker.address(),
-                info.getFirstLayer(), info.getLastLayer(), info.getKvCapacityBlocks());
+        System.out.printf("worker %s ready on %s, layers [%d,%d), %d KV blocks%s%n", info.getWorkerId(), worker.address(),
+                info.getFirstLayer(), info.getLastLayer(), info.getKvCapacityBlocks(),
+                info.getSimulated() ? ", SIMULATED (" + info.getModel() + ", " + info.getLatencyModel() + ")" : "");
         System.out.flush();
         stopped.await();
         return 0;

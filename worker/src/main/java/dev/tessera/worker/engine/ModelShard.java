@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>The shard owns tensors only: which KV blocks a sequence uses is decided by the caller (the coordinator), and
  * every stage of a replica receives the same block ids.
  */
-public final class ModelShard implements AutoCloseable {
+public final class ModelShard implements StageModel {
 
     private final ModelConfig config;
     private final ShardSpec spec;
@@ -69,13 +69,21 @@ public final class ModelShard implements AutoCloseable {
 
     public ModelConfig config() { return config; }
 
+    @Override
     public ShardSpec spec() { return spec; }
 
+    @Override
     public boolean isFirst() { return embedding != null; }
 
+    @Override
     public boolean isLast() { return unembedding != null; }
 
+    /** The model's hidden size: stages exchange the full residual stream. */
+    @Override
+    public int hiddenWidth() { return config.hiddenSize(); }
+
     /** Runs one step through this shard's layers. */
+    @Override
     public ShardOutput forward(ShardStep step) {
         StepLayout at = StepLayout.of(step, spec, isFirst());
         int tokens = at.tokens(), h = config.hiddenSize();

@@ -5,11 +5,16 @@ import java.util.Arrays;
 
 /**
  * A step flattened into per-token arrays: ids, positions, KV slots, and which rows belong to which sequence.
- * Checks the block tables against the cache before any op touches it.
+ * Checks the block tables against the cache before any op touches it. Public so that every {@link StageModel} checks
+ * and addresses the KV cache the same way.
  */
-record StepLayout(int[] tokenIds, int[] positions, int[] slots, int[] lastRows, int[] sampledRows, AttentionBatch batch) {
+public record StepLayout(int[] tokenIds, int[] positions, int[] slots, int[] lastRows, int[] sampledRows, AttentionBatch batch) {
 
-    static StepLayout of(ShardStep step, ShardSpec spec, boolean needTokens) {
+    /**
+     * @param needTokens whether to copy the token ids (the first stage embeds them); otherwise {@code tokenIds} is -1s
+     * @throws IllegalArgumentException when a block table is too short for its chunk or names a block outside the pool
+     */
+    public static StepLayout of(ShardStep step, ShardSpec spec, boolean needTokens) {
         int n = step.tokens(), seqs = step.sequences().size(), bs = spec.kvBlockSize();
         int[] ids = new int[n], pos = new int[n], seqOf = new int[n], slots = new int[n], last = new int[seqs];
         int[][] tables = new int[seqs][];
@@ -40,9 +45,10 @@ record StepLayout(int[] tokenIds, int[] positions, int[] slots, int[] lastRows, 
         return new StepLayout(ids, pos, slots, last, sampled, batch);
     }
 
-    int tokens() { return positions.length; }
+    public int tokens() { return positions.length; }
 
-    int lastRowOf(int sequence) { return lastRows[sequence]; }
+    /** The row of the last token of the {@code sequence}-th chunk. */
+    public int lastRowOf(int sequence) { return lastRows[sequence]; }
 
     int[] allRows() {
         int[] rows = new int[tokens()];

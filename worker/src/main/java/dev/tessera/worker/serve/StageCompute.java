@@ -8,9 +8,9 @@ import dev.tessera.proto.v1.StepErrorCode;
 import dev.tessera.proto.v1.StepInput;
 import dev.tessera.proto.v1.StepOutput;
 import dev.tessera.proto.v1.TokenLogprob;
-import dev.tessera.worker.engine.ModelShard;
 import dev.tessera.worker.engine.Sampler;
 import dev.tessera.worker.engine.ShardOutput;
+import dev.tessera.worker.engine.StageModel;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.List;
@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The worker's one compute thread: it takes planned steps from a small bounded queue, in the order the current
- * stream received them, runs them through the shard (a {@link ModelShard} is single-threaded), and hands each result
+ * stream received them, runs them through the stage's model (a {@link StageModel} is single-threaded), and hands each result
  * on: forwarded to the next stage, or, on the last stage, sampled into a StepOutput.
  *
  * <p>A failure while computing one step becomes that step's StepOutput.error and the stream goes on: out of memory
@@ -47,7 +47,7 @@ final class StageCompute {
     // NOTE: sized for the current stream's window plus its end marker; a superseded stream's items are discarded.
     private final ArrayBlockingQueue<Work> queue = new ArrayBlockingQueue<>(StageService.INBOUND_WINDOW + 1);
     private final Thread thread;
-    private volatile ModelShard shard;
+    private volatile StageModel shard;
     private volatile boolean stopping;
 
     StageCompute(StageIdentity id) {
@@ -56,7 +56,7 @@ final class StageCompute {
     }
 
     /** Starts computing on {@code shard}, which from now on only this thread touches. */
-    void start(ModelShard shard) {
+    void start(StageModel shard) {
         this.shard = shard;
         thread.start();
     }
@@ -182,7 +182,7 @@ final class StageCompute {
             SampledToken.Builder token = SampledToken.newBuilder().setSeqId(s.seqId()).setTokenId(s.token());
             if (want.any()) {
                 // NOTE: rows of ShardOutput.logits are the sampled sequences in step order, one each.
-                Sampler.Logprobs lp = Sampler.logprobs(out.logits(), j * vocab, vocab, s.token(), Math.min(want.top(), vocab));
+                Sampler.Logprobs lp = shard.logprobs(out, j, s.token(), Math.min(want.top(), vocab));
                 token.setLogprob(lp.chosen());
                 for (int k = 0; k < lp.topTokens().length; k++)
                     token.addTopLogprobs(TokenLogprob.newBuilder().setTokenId(lp.topTokens()[k]).setLogprob(lp.topLogprobs()[k]));

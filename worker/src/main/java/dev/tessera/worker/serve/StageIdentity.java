@@ -20,16 +20,19 @@ import dev.tessera.worker.model.ModelConfig;
  * @param kvBlockSize      tokens per KV block
  * @param maxBatchTokens   most tokens accepted in one step
  * @param device           the device, for humans (WorkerInfo.device)
+ * @param latencyModel     a simulated stage's latency model ({@link dev.tessera.worker.sim.LatencyModel#describe()});
+ *                         empty for a stage that computes
  */
 public record StageIdentity(String workerId, String model, String fingerprint, int firstLayer, int lastLayer,
                             int numLayers, int hiddenSize, int vocabSize, int maxContextTokens, int kvBlocks,
-                            int kvBlockSize, int maxBatchTokens, String device) {
+                            int kvBlockSize, int maxBatchTokens, String device, String latencyModel) {
 
     public StageIdentity {
         if (workerId == null || workerId.isBlank()) throw new IllegalArgumentException("a stage needs a worker id");
         if (fingerprint == null || fingerprint.isBlank()) throw new IllegalArgumentException("a stage needs a model fingerprint");
         if (model == null) model = "";
         if (device == null) device = "";
+        if (latencyModel == null) latencyModel = "";
         if (firstLayer < 0 || lastLayer <= firstLayer || lastLayer > numLayers)
             throw new IllegalArgumentException("layer range [" + firstLayer + ", " + lastLayer + ") does not fit a model of "
                     + numLayers + " layers");
@@ -44,8 +47,21 @@ public record StageIdentity(String workerId, String model, String fingerprint, i
                                    int maxContextTokens, int maxBatchTokens, String device) {
         return new StageIdentity(workerId, model, fingerprint, spec.firstLayer(), spec.lastLayer(), config.numLayers(),
                 config.hiddenSize(), config.vocabSize(), maxContextTokens, spec.kvBlocks(), spec.kvBlockSize(),
-                maxBatchTokens, device);
+                maxBatchTokens, device, "");
     }
+
+    /**
+     * The identity of a simulated stage: hidden states {@code payloadWidth} wide instead of the model's hidden size,
+     * and the latency model it reports.
+     */
+    public StageIdentity simulated(int payloadWidth, String latencyModel) {
+        if (latencyModel == null || latencyModel.isBlank()) throw new IllegalArgumentException("a simulated stage reports its latency model");
+        return new StageIdentity(workerId, model, fingerprint, firstLayer, lastLayer, numLayers, payloadWidth, vocabSize,
+                maxContextTokens, kvBlocks, kvBlockSize, maxBatchTokens, device, latencyModel);
+    }
+
+    /** Whether the stage simulates (no model math; WorkerInfo.simulated). */
+    public boolean simulated() { return !latencyModel.isEmpty(); }
 
     /** The first stage embeds tokens. */
     public boolean isFirst() { return firstLayer == 0; }

@@ -8,7 +8,7 @@ import dev.tessera.proto.v1.StepInput;
 import dev.tessera.proto.v1.StepOutput;
 import dev.tessera.proto.v1.WorkerInfo;
 import dev.tessera.proto.v1.WorkerState;
-import dev.tessera.worker.engine.ModelShard;
+import dev.tessera.worker.engine.StageModel;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -85,15 +85,16 @@ public final class StageService extends StageGrpc.StageImplBase implements AutoC
     }
 
     /**
-     * Serves {@code shard} from now on (LOADING → READY). The shard must match the identity, be warmed up, and from
-     * now on be touched by the compute thread only.
+     * Serves {@code shard} from now on (LOADING → READY). The shard must match the identity (layers, KV pool, hidden
+     * width), be warmed up, and from now on be touched by the compute thread only.
      *
      * @param backendName the backend's {@link dev.tessera.worker.backend.Backend#name()}, for WorkerInfo.backend
      */
-    public synchronized void ready(ModelShard shard, String backendName) {
+    public synchronized void ready(StageModel shard, String backendName) {
         if (state != WorkerState.WORKER_STATE_LOADING) throw new IllegalStateException("stage " + identity.workerId() + " is " + state);
         if (shard.spec().firstLayer() != identity.firstLayer() || shard.spec().lastLayer() != identity.lastLayer()
-                || shard.spec().kvBlocks() != identity.kvBlocks() || shard.spec().kvBlockSize() != identity.kvBlockSize())
+                || shard.spec().kvBlocks() != identity.kvBlocks() || shard.spec().kvBlockSize() != identity.kvBlockSize()
+                || shard.hiddenWidth() != identity.hiddenSize())
             throw new IllegalArgumentException("shard " + shard.spec() + " does not match stage " + identity);
         backend = switch (backendName) {
             case "cpu", "scalar" -> Backend.BACKEND_CPU;
@@ -128,6 +129,7 @@ public final class StageService extends StageGrpc.StageImplBase implements AutoC
                 .setKvBlocksInUse(live == null ? 0 : (int) Math.min(live.blocksInUse(), Integer.MAX_VALUE))
                 .setLiveSequences(live == null ? 0 : live.size())
                 .setVocabSize(identity.vocabSize()).setMaxContextTokens(identity.maxContextTokens())
+                .setSimulated(identity.simulated()).setLatencyModel(identity.latencyModel())
                 .build();
     }
 

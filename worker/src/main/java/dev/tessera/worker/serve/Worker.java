@@ -14,7 +14,11 @@ import dev.tessera.worker.engine.SamplingParams;
 import dev.tessera.worker.engine.SequenceChunk;
 import dev.tessera.worker.engine.ShardSpec;
 import dev.tessera.worker.engine.ShardStep;
+import dev.tessera.worker.engine.StageModel;
 import dev.tessera.worker.model.ModelConfig;
+import dev.tessera.worker.sim.SimModel;
+import dev.tessera.worker.sim.SimulatedShard;
+import dev.tessera.worker.sim.Simulation;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -40,6 +44,9 @@ import org.slf4j.LoggerFactory;
  * accepted, health says SERVING and the registration says READY. {@link #close()} drains and stops; {@link #kill()}
  * stops as a crash would.
  *
+ * <p>A simulated worker ({@link WorkerConfig#simulation()}) reads only the model's config.json (or a preset), loads a
+ * {@link SimulatedShard} instead, skips the warm-up, and reports itself simulated in WorkerInfo.
+ *
  * <p>NOTE: the server starts before the shard loads (not after), so the registration carries the real port even
  * when the configured one is 0, and Info answers while LOADING, as pipeline.proto promises.
  *
@@ -63,7 +70,7 @@ public final class Worker implements AutoCloseable {
     private LayerRange layers;
     private Checkpoint checkpoint;
     private Backend backend;
-    private ModelShard shard;
+    private StageModel shard;
     private StageService service;
     private HealthStatusManager health;
     private Server server;
@@ -97,16 +104,26 @@ public final class Worker implements AutoCloseable {
         if (config.zkConnect() != null) curator = connect(config);
         layers = config.layers() != null ? config.layers() : awaitLayers();
         Path dir = config.modelDir();
-        ModelConfig model = ModelConfig.load(dir);
+        Simulation sim = config.simulation();
+        SimModel simModel = sim == null ? null : SimModel.resolve(dir, sim.preset());
+        ModelConfig model = sim == null ? ModelConfig.load(dir) : simModel.config();
+        String where = dir != null ? " of the model in " + dir : " of the simulated " + simModel.name();
         if (layers.last() > model.numLayers())
             throw new IllegalArgumentException("worker " + id + ": layer range " + layers + " exceeds the "
-                    + model.numLayers() + " layers of the model in " + dir);
-        checkpoint = Checkpoint.open(dir);
-        String fingerprint = ModelFingerprint.of(dir, checkpoint);
+                    + model.numLayers() + " layers" + where);
         int kvBlocks = config.kvBlocksFor(layers.count(), model.numKvHeads(), model.headDim());
         ShardSpec spec = new ShardSpec(layers.first(), layers.last(), kvBlocks, config.kvBlockSize());
-        StageIdentity identity = StageIdentity.of(id, modelName(dir), fingerprint, model, spec, maxContextTokens(dir, model),
-                config.maxBatchTokens(), config.backendDescription());
+        StageIdentity identity;
+        if (sim == null) {
+            checkpoint = Checkpoint.open(dir);
+            identity = StageIdentity.of(id, modelName(dir), ModelFingerprint.of(dir, checkpoint), model, spec,
+                    maxContextTokens(dir, model), config.maxBatchTokens(), config.backendDescription());
+        } else {
+            // NOTE: a simulated stage's hidden states are a small fixed payload per token (SimulatedShard), not the
+            // model's residual stream; its identity says so, so the wire checks apply to the payload's width.
+            identity = StageIdentity.of(id, simModel.name(), simModel.fingerprint(), model, spec, simModel.maxContextTokens(),
+                    config.maxBatchTokens(), Simulation.DEVICE).simulated(SimulatedShard.PAYLOAD_WIDTH, sim.latency().describe());
+        }
         service = new StageService(identity, StageChannels.plaintext());
         health = new HealthStatusManager();
         setHealth(ServingStatus.NOT_SERVING);
@@ -118,12 +135,21 @@ public final class Worker implements AutoCloseable {
             service.fence().watch(curator, config.zkLayout());
         }
         log.info("worker {} loading {} layers {} from {} ({} KV blocks of {} tokens) on {}", id, identity.model(), layers,
-                dir, kvBlocks, config.kvBlockSize(), config.backendDescription());
+                dir != null ? dir : "preset " + simModel.name(), kvBlocks, config.kvBlockSize(), identity.device());
         long loadStart = System.nanoTime();
-        backend = config.backend().get();
-        shard = ModelShard.load(checkpoint, model, spec, backend);
-        warmUp(shard, model);
-        service.ready(shard, backend.name());
+        String backendName;
+        if (sim == null) {
+            backend = config.backend().get();
+            shard = ModelShard.load(checkpoint, model, spec, backend);
+            backendName = backend.name();
+        } else {
+            shard = new SimulatedShard(model, spec, sim.latency());
+            backendName = "sim";
+            log.info("worker {} is SIMULATED: no weights, no model math; {}", id, sim.latency().describe());
+        }
+        // NOTE: a simulated stage has no first-use costs to pay, and zeros are not a payload it would be sent.
+        if (sim == null) warmUp(shard);
+        service.ready(shard, backendName);
         setHealth(ServingStatus.SERVING);
         updateRegistration();
         log.info("worker {} ready on {} in {} ms", id, address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
@@ -277,8 +303,8 @@ public final class Worker implements AutoCloseable {
      * Runs one token through the shard so that the first real step does not pay for first-use costs.
      * NOTE: it writes the KV of position 0 in block 0; a sequence given block 0 overwrites it before reading it.
      */
-    private static void warmUp(ModelShard shard, ModelConfig model) {
-        int h = model.hiddenSize();
+    private static void warmUp(StageModel shard) {
+        int h = shard.hiddenWidth();
         SequenceChunk one = new SequenceChunk(0, new int[] {0}, 0, new int[] {0}, true, SamplingParams.GREEDY);
         HiddenStates zeros = shard.isFirst() ? null : HiddenStates.of(new float[h], 1, h);
         try {

@@ -2,6 +2,8 @@ package dev.tessera.worker.serve;
 
 import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.sim.SimulatedShard;
+import dev.tessera.worker.sim.Simulation;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -14,22 +16,28 @@ import java.util.function.Supplier;
  *                           {@code host-a:7001}); not blank
  * @param host               address to bind the Stage service to, and to advertise in ZooKeeper
  * @param port               TCP port; 0 takes any free one (read it back from {@link Worker#port()})
- * @param modelDir           the checkpoint directory (config.json and safetensors)
+ * @param modelDir           the checkpoint directory (config.json and safetensors); a simulated worker reads only its
+ *                           config.json, and may have none (then it serves its simulation's preset shape)
  * @param layers             the layers to hold; null reads {@code "first,last"} from ZooKeeper at
  *                           {@link ZkLayout#layerConfigPath}, waiting up to {@code startTimeout}
  * @param kvBlocks           KV blocks in the pool; 0 sizes the pool from {@code kvMemoryBytes}
  * @param kvMemoryBytes      the KV pool's memory budget when {@code kvBlocks} is 0
  * @param kvBlockSize        tokens per KV block; the same on every stage of a replica
  * @param maxBatchTokens     most tokens (summed over sequences) accepted in one step
- * @param backend            makes the compute backend; called once, while the worker is LOADING
- * @param backendDescription the backend for humans, e.g. "cpu (16 threads)"; reported as WorkerInfo.device
+ * @param backend            makes the compute backend; called once, while the worker is LOADING; unused (may be null)
+ *                           when simulated
+ * @param backendDescription the backend for humans, e.g. "cpu (16 threads)"; reported as WorkerInfo.device (a
+ *                           simulated worker reports {@link Simulation#DEVICE})
  * @param zkConnect          ZooKeeper connect string; null runs without ZooKeeper (no registration, no epoch watch)
  * @param zkLayout           where the cluster's znodes live
  * @param startTimeout       the longest any wait while starting may take (ZooKeeper connection, the layer znode)
+ * @param simulation         null: the engine computes on {@code backend}; otherwise the worker does no model math and
+ *                           serves a {@link SimulatedShard} paced by this (and reports itself simulated)
  */
 public record WorkerConfig(String workerId, String host, int port, Path modelDir, LayerRange layers, int kvBlocks,
                            long kvMemoryBytes, int kvBlockSize, int maxBatchTokens, Supplier<Backend> backend,
-                           String backendDescription, String zkConnect, ZkLayout zkLayout, Duration startTimeout) {
+                           String backendDescription, String zkConnect, ZkLayout zkLayout, Duration startTimeout,
+                           Simulation simulation) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final long DEFAULT_KV_MEMORY_BYTES = 256L << 20;
@@ -42,13 +50,14 @@ public record WorkerConfig(String workerId, String host, int port, Path modelDir
         if (workerId.contains("/")) throw new IllegalArgumentException("worker id '" + workerId + "' may not contain '/' (it names a znode)");
         if (host == null || host.isBlank()) throw new IllegalArgumentException("worker " + workerId + ": host must not be blank");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("worker " + workerId + ": port " + port + " is outside 0..65535");
-        Objects.requireNonNull(modelDir, "modelDir");
+        if (modelDir == null && simulation == null)
+            throw new IllegalArgumentException("worker " + workerId + " needs a checkpoint directory (only a simulated worker may have none)");
         if (kvBlocks < 0) throw new IllegalArgumentException("worker " + workerId + ": kv blocks must be >= 0 (0 sizes the pool from memory), got " + kvBlocks);
         if (kvBlocks == 0 && kvMemoryBytes <= 0)
             throw new IllegalArgumentException("worker " + workerId + ": give a positive KV block count or KV memory budget");
         if (kvBlockSize <= 0) throw new IllegalArgumentException("worker " + workerId + ": kv block size must be positive, got " + kvBlockSize);
         if (maxBatchTokens <= 0) throw new IllegalArgumentException("worker " + workerId + ": max batch tokens must be positive, got " + maxBatchTokens);
-        Objects.requireNonNull(backend, "backend");
+        if (simulation == null) Objects.requireNonNull(backend, "backend");
         if (backendDescription == null || backendDescription.isBlank()) backendDescription = "unnamed backend";
         if (zkConnect != null && zkConnect.isBlank()) zkConnect = null;
         if (zkLayout == null) zkLayout = ZkLayout.DEFAULT;
@@ -58,6 +67,17 @@ public record WorkerConfig(String workerId, String host, int port, Path modelDir
             throw new IllegalArgumentException("worker " + workerId + " has no layer range: give one, or a ZooKeeper "
                     + "connect string to read it from " + zkLayout.layerConfigPath(workerId));
     }
+
+    /** A worker that computes with the engine ({@code simulation} null). */
+    public WorkerConfig(String workerId, String host, int port, Path modelDir, LayerRange layers, int kvBlocks,
+                        long kvMemoryBytes, int kvBlockSize, int maxBatchTokens, Supplier<Backend> backend,
+                        String backendDescription, String zkConnect, ZkLayout zkLayout, Duration startTimeout) {
+        this(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize, maxBatchTokens, backend,
+                backendDescription, zkConnect, zkLayout, startTimeout, null);
+    }
+
+    /** Whether the worker simulates instead of computing. */
+    public boolean simulated() { return simulation != null; }
 
     /** A worker on {@value #DEFAULT_HOST}, any free port, without ZooKeeper, with every default. */
     public static WorkerConfig of(String workerId, Path modelDir, LayerRange layers, Supplier<Backend> backend,
@@ -69,27 +89,33 @@ public record WorkerConfig(String workerId, String host, int port, Path modelDir
 
     public WorkerConfig withAddress(String host, int port) {
         return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
-                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout);
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
     }
 
     public WorkerConfig withLayers(LayerRange layers) {
         return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
-                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout);
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
     }
 
     public WorkerConfig withKv(int kvBlocks, int kvBlockSize) {
         return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
-                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout);
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
     }
 
     public WorkerConfig withMaxBatchTokens(int maxBatchTokens) {
         return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
-                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout);
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
+    }
+
+    /** This worker simulated: no model math, paced by {@code simulation} (null: the engine again). */
+    public WorkerConfig withSimulation(Simulation simulation) {
+        return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
     }
 
     public WorkerConfig withZooKeeper(String zkConnect, ZkLayout zkLayout, Duration startTimeout) {
         return new WorkerConfig(workerId, host, port, modelDir, layers, kvBlocks, kvMemoryBytes, kvBlockSize,
-                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout);
+                maxBatchTokens, backend, backendDescription, zkConnect, zkLayout, startTimeout, simulation);
     }
 
     /**

@@ -19,6 +19,10 @@ import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.Fixtures;
 import dev.tessera.worker.backend.Backend;
 import dev.tessera.worker.backend.ScalarBackend;
+import dev.tessera.worker.sim.LatencyModel;
+import dev.tessera.worker.sim.SimModel;
+import dev.tessera.worker.sim.SimulatedShard;
+import dev.tessera.worker.sim.Simulation;
 import dev.tessera.worker.verify.Golden;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -35,6 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -181,6 +186,57 @@ class WorkerTest {
         Status lost = call.awaitEnd();
         assertEquals(Status.Code.UNAVAILABLE, lost.getCode(), lost::toString);
         assertTrue(lost.getDescription().contains("stage w-1 at " + second.address()), lost::toString);
+    }
+
+    @Test
+    void simulatedWorkersReadNoCheckpointSayTheyAreSimulatedAndFormAPipeline() throws Exception {
+        LatencyModel latency = new LatencyModel(2, 0.01, 0.1, "test");
+        Function<LayerRange, WorkerConfig> sim = layers -> new WorkerConfig("w-sim-" + layers.first(), WorkerConfig.DEFAULT_HOST,
+                0, null, layers, 0, WorkerConfig.DEFAULT_KV_MEMORY_BYTES, 16, 2048, null, "unused", zk.getConnectString(),
+                LAYOUT, Duration.ofSeconds(10), Simulation.of(latency));
+        Worker first = start(sim.apply(new LayerRange(0, 18)));
+        Worker second = start(sim.apply(new LayerRange(18, 36)));
+        WorkerInfo info = StageGrpc.newBlockingStub(channel(first.address())).info(InfoRequest.getDefaultInstance());
+        assertTrue(info.getSimulated());
+        assertEquals(latency.describe(), info.getLatencyModel());
+        assertEquals(dev.tessera.proto.v1.Backend.BACKEND_SIM, info.getBackend());
+        assertEquals(Simulation.DEVICE, info.getDevice());
+        assertEquals("gpt-oss-120b", info.getModel());
+        assertEquals(36, info.getNumLayers());
+        assertEquals(201088, info.getVocabSize());
+        assertTrue(info.getModelFingerprint().startsWith("sim-"), info.getModelFingerprint());
+        // The KV pool is sized as a real stage's would be: 256 MiB of 18 layers of K and V, 8 heads of 64 floats.
+        assertEquals((256 << 20) / (18 * 2 * 8 * 64 * 4 * 16), info.getKvCapacityBlocks());
+        WorkerInfo registered = registered(second.id());
+        assertTrue(registered.getSimulated());
+        assertEquals(WorkerState.WORKER_STATE_READY, registered.getState());
+
+        int[] prompt = {200006, 1428, 200008, 5, 6, 7};
+        SimulatedShard whole = new SimulatedShard(SimModel.preset("gpt-oss-120b").config(),
+                new dev.tessera.worker.engine.ShardSpec(0, 36, 8, 16), new LatencyModel(0, 0, 0, "test"));
+        List<Integer> expected = new ArrayList<>();
+        dev.tessera.worker.engine.ShardOutput o = whole.forward(dev.tessera.worker.engine.ShardStep.of(List.of(
+                new dev.tessera.worker.engine.SequenceChunk(1, prompt, 0, new int[] {0}, true, dev.tessera.worker.engine.SamplingParams.GREEDY))));
+        for (int i = 0; i < 5; i++) {
+            expected.add(o.sampled().getFirst().token());
+            o = whole.forward(dev.tessera.worker.engine.ShardStep.of(List.of(new dev.tessera.worker.engine.SequenceChunk(1,
+                    new int[] {expected.getLast()}, prompt.length + i, new int[] {0}, true, dev.tessera.worker.engine.SamplingParams.GREEDY))));
+        }
+
+        dev.tessera.proto.v1.SamplingParams withLogprobs = TestSequence.greedy().toBuilder().setTopLogprobs(3).build();
+        TestSequence seq = new TestSequence(1, prompt, withLogprobs, 16, 3);
+        PipelineRoute route = PipelineRoute.newBuilder().setModelFingerprint(info.getModelFingerprint())
+                .addStages(endpoint(first.info())).addStages(endpoint(second.info())).build();
+        ForwardCall call = new ForwardCall(channel(first.address()));
+        for (int i = 0; i < 5; i++) {
+            StepInput.Builder in = StepInput.newBuilder().setStep(i + 1).setEpoch(1).addSeqs(seq.rest());
+            if (i == 0) in.setRoute(route);
+            StepOutput out = StageServiceTest.step(call, in.build());
+            assertEquals(3, out.getTokens(0).getTopLogprobsCount(), "simulated log-probabilities, as asked");
+            assertTrue(out.getTokens(0).getLogprob() < 0);
+            seq.append(StageServiceTest.token(out, 1));
+        }
+        assertEquals(expected, seq.generated(), "the stand-in tokens of the same prompt in one process");
     }
 
     @Test
