@@ -71,7 +71,7 @@ public final class GrpcTarget implements Target {
         ModelInfo m = models.stream().filter(i -> model.isEmpty() ? i.getIsDefault() : i.getName().equals(model)).findFirst()
                 .orElseThrow(() -> new IllegalStateException(models.isEmpty() ? "the cluster serves no model yet"
                         : "the cluster does not serve '" + model + "'; it serves " + models.stream().map(ModelInfo::getName).toList()));
-        return new ServerModel(m.getName(), false, "");
+        return new ServerModel(m.getName(), m.getSimulated(), m.getLatencyModel());
     }
 
     @Override

@@ -95,6 +95,7 @@ final class Endpoints {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("id", m.getName()).put("object", "model").put("created", STARTED).put("owned_by", "tessera")
                 .put("max_model_len", m.getMaxContextTokens()).put("ready_replicas", m.getReadyReplicas());
+        if (m.getSimulated()) o.put("simulated", true).put("latency_model", m.getLatencyModel());
         return o;
     }
 
