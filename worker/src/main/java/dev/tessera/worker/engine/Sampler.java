@@ -29,15 +29,16 @@ public final class Sampler {
         // NOTE: tokens more than 40 nats below the best weigh under 1e-17 of it: they cannot be drawn in double
         // precision, so only the rest are sorted (a few hundred out of 201,088 for a trained model).
         float best = logits[offset + argmax(logits, offset, vocab)];
+        // Candidates sorted by logit, descending (ties: lower id first), cut by top-k. NOTE: sorted as packed
+        // primitive keys (order-preserving logit bits, then the id): near-flat logits (random weights, high
+        // temperatures) leave all 201,088 ids as candidates, and boxing them cost ~80 ms per token.
+        long[] keys = new long[vocab];
         int n = 0;
-        Integer[] order = new Integer[vocab];
-        for (int i = 0; i < vocab; i++) if ((logits[offset + i] - best) / t > -40f) order[n++] = i;
-        order = Arrays.copyOf(order, n);
-        // Candidates sorted by logit, descending (ties: lower id first), cut by top-k.
-        Arrays.sort(order, (a, b) -> {
-            int c = Float.compare(logits[offset + b], logits[offset + a]);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
+        for (int i = 0; i < vocab; i++)
+            if ((logits[offset + i] - best) / t > -40f) keys[n++] = ((long) ~sortable(logits[offset + i]) << 32) | i;
+        Arrays.sort(keys, 0, n);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = (int) keys[i];
         int keep = p.topK() > 0 ? Math.min(p.topK(), n) : n;
         double max = logits[offset + order[0]] / t;
         double[] probs = new double[keep];
@@ -63,6 +64,12 @@ public final class Sampler {
             if (u < acc) { pick = i; break; }
         }
         return new Choice(order[pick], (float) Math.log(probs[pick] / sum));
+    }
+
+    /** The float's bits as an int whose signed order is the float's order (-0.0 before 0.0, as Float.compare). */
+    private static int sortable(float f) {
+        int bits = Float.floatToIntBits(f);
+        return bits >= 0 ? bits : bits ^ Integer.MAX_VALUE;
     }
 
     /**

@@ -31,6 +31,25 @@ class SamplerTest {
     }
 
     @Test
+    void candidatesAreOrderedByLogitThenIdAcrossSignsAndTies() {
+        float[] logits = {-1f, 2f, -0.0f, 2f, 0.0f, -3f};
+        for (int i = 0; i < 200; i++)
+            assertEquals(1, Sampler.sample(logits, 0, 6, new SamplingParams(1f, 1, 1f, 7), i).token(), "top-1: the lower id of a tie");
+        float[] zeros = {0.0f, -0.0f, -0.5f, 0.0f};
+        for (int i = 0; i < 500; i++) {
+            int t = Sampler.sample(zeros, 0, 4, new SamplingParams(1f, 3, 1f, 7), i).token();
+            assertTrue(t != 2, "top-3 is 0.0 (ids 0, 3), then -0.0 (id 1): -0.5 is cut");
+        }
+        // Near-flat logits over the whole vocabulary (random weights): every id is a candidate, sampled quickly.
+        float[] flat = new float[201_088];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < flat.length; i++) flat[i] = (float) r.nextGaussian() * 0.01f;
+        int[] seen = new int[2];
+        for (int i = 0; i < 50; i++) seen[Sampler.sample(flat, 0, flat.length, new SamplingParams(1f, 0, 1f, 9), i).token() < 100_544 ? 0 : 1]++;
+        assertTrue(seen[0] > 10 && seen[1] > 10, java.util.Arrays.toString(seen));
+    }
+
+    @Test
     void topKAndTopPCutTheTail() {
         int[] counts = new int[4];
         for (int i = 0; i < 5000; i++) counts[Sampler.sample(LOGITS, 0, 4, new SamplingParams(1f, 2, 1f, 9), i).token()]++;
