@@ -63,19 +63,24 @@ public final class LevelStats {
     private static long micros(long nanos) { return Math.min(MAX_MICROS, Math.max(0, nanos / 1000)); }
 
     /**
-     * The knee of a sweep: the last level before the server stops keeping up, i.e. before a level whose achieved
-     * request rate falls below 90% of its offered rate (open loop) or gains less than 10% over the previous level
-     * (closed loop), or whose p99 TTFT is more than three times the first level's. -1 with fewer than two levels
+     * The knee of a sweep: the last level before the server stops keeping up. A level is past it when its p99 time
+     * to first token is more than three times the first level's or its median time per output token more than
+     * twice (queues are growing), or, in a closed loop, when it adds less than 10% throughput over the previous
+     * level, or, in an open loop, when it completes less than half its offered rate. -1 with fewer than two levels
      * or when every level keeps up.
+     *
+     * <p>NOTE: an open loop's achieved rate is not compared with its offered rate more tightly: with a few dozen
+     * Poisson arrivals per level, and a duration that includes the last requests' drain, a server that keeps up
+     * can show 70% of the offered rate; growing latency is the reliable sign.
      */
     public static int knee(List<LevelResult> levels) {
         if (levels.size() < 2) return -1;
-        double baseTtft = Math.max(levels.getFirst().ttft().p99(), 1e-3);
+        double baseTtft = Math.max(levels.getFirst().ttft().p99(), 1e-3), baseTpot = Math.max(levels.getFirst().tpot().p50(), 1e-3);
         for (int i = 1; i < levels.size(); i++) {
             LevelResult l = levels.get(i), prev = levels.get(i - 1);
-            boolean throughputFlat = l.level().openLoop() ? l.requestsPerSecond() < 0.9 * l.level().offeredRate()
+            boolean throughputFlat = l.level().openLoop() ? l.requestsPerSecond() < 0.5 * l.level().offeredRate()
                     : l.requestsPerSecond() < 1.1 * prev.requestsPerSecond();
-            if (throughputFlat || l.ttft().p99() > 3 * baseTtft) return i - 1;
+            if (throughputFlat || l.ttft().p99() > 3 * baseTtft || l.tpot().p50() > 2 * baseTpot) return i - 1;
         }
         return -1;
     }

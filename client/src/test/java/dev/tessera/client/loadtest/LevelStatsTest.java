@@ -90,7 +90,9 @@ class LevelStatsTest {
     @Test
     void theKneeIsTheLastLevelThatKeepsUp() {
         assertEquals(1, LevelStats.knee(List.of(level(LoadLevel.rate(1), 1, 100), level(LoadLevel.rate(2), 1.98, 110),
-                level(LoadLevel.rate(4), 2.5, 900))), "rate 4 achieves 2.5/s");
+                level(LoadLevel.rate(8), 3.5, 200))), "rate 8 achieves 3.5/s");
+        assertEquals(-1, LevelStats.knee(List.of(level(LoadLevel.rate(1), 0.75, 100), level(LoadLevel.rate(2), 1.4, 110))),
+                "70% of a small Poisson level with its drain is noise, not a knee");
         assertEquals(0, LevelStats.knee(List.of(level(LoadLevel.rate(1), 1, 100), level(LoadLevel.rate(2), 2, 400))),
                 "TTFT p99 quadrupled");
         assertEquals(-1, LevelStats.knee(List.of(level(LoadLevel.rate(1), 1, 100), level(LoadLevel.rate(2), 2, 120))));
