@@ -132,7 +132,7 @@ public final class LoadTestCommand implements Callable<Integer> {
                 + (maxConcurrency > 0 ? ", at most " + maxConcurrency + " in flight" : "") : "closed loop";
         try (Target t = target()) {
             Report report = new LoadTest(t, workload, settings, seed).run(levels, arrivals,
-                    "tessera loadtest " + String.join(" ", spec.commandLine().getParseResult().originalArgs()), System.out, System.console() != null);
+                    command(), System.out, System.console() != null);
             if (report.knee() >= 0) System.out.println("knee: " + report.levels().get(report.knee()).level().label());
             if (out != null) {
                 ReportWriter.write(report, out);
@@ -140,6 +140,13 @@ public final class LoadTestCommand implements Callable<Integer> {
             }
             return report.levels().stream().allMatch(l -> l.completed() > 0) ? 0 : 1;
         }
+    }
+
+    /** The command line as typed, for the report (picocli's original arguments start at the top command). */
+    private String command() {
+        List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+        int at = args.indexOf(spec.name());
+        return "./tessera loadtest " + String.join(" ", at >= 0 ? args.subList(at + 1, args.size()) : args);
     }
 
     private Target target() {
