@@ -41,7 +41,7 @@ public final class GrpcTarget implements Target {
         } else {
             b.setText(r.promptText());
         }
-        client.generate(b.build(), new GenerationListener() {
+        dev.tessera.client.Generation call = client.generate(b.build(), new GenerationListener() {
             @Override
             public void onChunk(GenerateResponse chunk) {
                 timeline.onTokens(chunk.getTokenIdsCount(), System.nanoTime());
@@ -60,6 +60,7 @@ public final class GrpcTarget implements Target {
                 timeline.finish(System.nanoTime(), e.getStatus().getCode().name(), -1, 0);
             }
         });
+        timeline.cancelWith(call::cancel);
     }
 
     @Override
@@ -67,7 +68,13 @@ public final class GrpcTarget implements Target {
 
     @Override
     public ServerModel model() {
-        List<ModelInfo> models = client.listModels();
+        List<ModelInfo> models;
+        try {
+            models = client.listModels();
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException("cannot list the models of " + client.target() + ": " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"));
+        }
         ModelInfo m = models.stream().filter(i -> model.isEmpty() ? i.getIsDefault() : i.getName().equals(model)).findFirst()
                 .orElseThrow(() -> new IllegalStateException(models.isEmpty() ? "the cluster serves no model yet"
                         : "the cluster does not serve '" + model + "'; it serves " + models.stream().map(ModelInfo::getName).toList()));

@@ -80,10 +80,13 @@ public final class LevelRunner {
         AtomicInteger measuredSent = new AtomicInteger();
         long next = start;
         while (true) {
-            next += (long) (arrivals.nextGapSeconds(random) * 1e9);
-            LockSupport.parkNanos(next - System.nanoTime());
-            if (Thread.interrupted()) throw new InterruptedException();
+            // NOTE: the gap is capped at what is left of the level, so one long (bursty) gap cannot hold the level
+            // open, and the end is checked before sleeping, not after.
+            long left = measureStart + (settings.requests() > 0 ? Long.MAX_VALUE / 4 : settings.duration().toNanos()) - next;
+            next += (long) Math.min(arrivals.nextGapSeconds(random) * 1e9, Math.max(0, left) + 1);
             if (!sending(next, measureStart, measuredSent)) return;
+            for (long d; (d = next - System.nanoTime()) > 0; ) LockSupport.parkNanos(d);
+            if (Thread.interrupted()) throw new InterruptedException();
             if (gate != null) gate.acquire();
             if (next >= measureStart) measuredSent.incrementAndGet();
             send(next, all, progress, gate);
@@ -102,7 +105,7 @@ public final class LevelRunner {
                         if (!sending(now, measureStart, measuredSent)) return;
                         if (now >= measureStart && measuredSent.incrementAndGet() > settings.requests() && settings.requests() > 0) return;
                         RequestTimeline t = send(now, all, progress, null);
-                        while (!t.awaitFinish(1_000_000_000L)) { /* keep waiting: the drain timeout bounds the level */ }
+                        if (!t.awaitFinish(settings.drainTimeout().toNanos())) t.abandon("timeout");
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -130,7 +133,10 @@ public final class LevelRunner {
         return t;
     }
 
-    /** Waits for the requests in flight; those still running at the drain timeout count as failed ("timeout"). */
+    /**
+     * Waits for the requests in flight; those still running at the drain timeout count as failed ("timeout") and
+     * are cancelled, so they do not load the server during the next level.
+     */
     private void drain(List<RequestTimeline> all) throws InterruptedException {
         long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
         List<RequestTimeline> snapshot;
@@ -138,8 +144,7 @@ public final class LevelRunner {
             snapshot = List.copyOf(all);
         }
         for (RequestTimeline t : snapshot) {
-            if (!t.awaitFinish(Math.max(0, deadline - System.nanoTime())))
-                t.finish(System.nanoTime(), "timeout", -1, 0);
+            if (!t.awaitFinish(Math.max(0, deadline - System.nanoTime()))) t.abandon("timeout");
         }
     }
 }

@@ -42,7 +42,8 @@ public final class LevelStats {
                 if (tpotNs >= 0) tpot.recordValue(micros(tpotNs));
                 e2e.recordValue(micros(e2eNs));
                 for (long gap : t.gapsNanos()) itl.recordValue(micros(gap));
-                if (slo.met(ttftNs / 1e6, tpotNs < 0 ? 0 : tpotNs / 1e6, e2eNs / 1e6)) good++;
+                // A request that streamed no token has no TTFT: it cannot meet a TTFT limit.
+                if (slo.met(ttftNs < 0 ? Double.POSITIVE_INFINITY : ttftNs / 1e6, tpotNs < 0 ? 0 : tpotNs / 1e6, e2eNs / 1e6)) good++;
             } else {
                 failed++;
                 errors.merge(t.error(), 1L, Long::sum);

@@ -116,6 +116,13 @@ public final class LoadTestCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (rates.isEmpty() == concurrencies.isEmpty())
             throw new IllegalArgumentException("give either --rate R[,R...] (open loop) or --concurrency N[,N...] (closed loop)");
+        if (!(timeout > 0 && timeout < 1e7)) throw new IllegalArgumentException("--timeout must be > 0 seconds (and sane), got " + timeout);
+        if (!(warmup >= 0 && warmup < 1e7)) throw new IllegalArgumentException("--warmup must be >= 0 seconds, got " + warmup);
+        if (!(duration > 0 && duration < 1e7) && requests == 0)
+            throw new IllegalArgumentException("--duration must be > 0 seconds, or give --requests, got " + duration);
+        if (requests < 0 || maxConcurrency < 0) throw new IllegalArgumentException("--requests and --max-concurrency must be >= 0");
+        for (double r : rates) if (!(r > 0 && r < 1e7)) throw new IllegalArgumentException("every --rate must be > 0, got " + r);
+        for (int c : concurrencies) if (c < 1) throw new IllegalArgumentException("every --concurrency must be >= 1, got " + c);
         List<LoadLevel> levels = new ArrayList<>();
         rates.forEach(r -> levels.add(LoadLevel.rate(r)));
         concurrencies.forEach(c -> levels.add(LoadLevel.concurrency(c)));

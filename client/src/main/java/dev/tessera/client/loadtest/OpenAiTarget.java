@@ -36,6 +36,9 @@ public final class OpenAiTarget implements Target {
     private final Endpoint endpoint;
     private final HttpClient http;
     private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
+    // Ends streams that outlive the request timeout: HttpClient's own timeout covers only the response headers.
+    private final java.util.concurrent.ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("loadtest-deadlines").factory());
     private final Duration timeout;
 
     /** @param baseUrl e.g. {@code http://127.0.0.1:8000/v1}; @param apiKey bearer key or null */
@@ -89,7 +92,19 @@ public final class OpenAiTarget implements Target {
     }
 
     private void read(HttpResponse<InputStream> res, RequestTimeline timeline) {
-        try (InputStream in = res.body()) {
+        InputStream body = res.body();
+        Runnable close = () -> {
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // closing is all we want
+            }
+        };
+        timeline.cancelWith(close);
+        long left = timeout.toNanos() - (System.nanoTime() - timeline.startNanos());
+        java.util.concurrent.ScheduledFuture<?> deadline = deadlines.schedule(() -> timeline.abandon("timeout"),
+                Math.max(0, left), java.util.concurrent.TimeUnit.NANOSECONDS);
+        try (InputStream in = body) {
             if (res.statusCode() != 200) {
                 in.readAllBytes();
                 timeline.finish(System.nanoTime(), "http " + res.statusCode(), -1, 0);
@@ -114,12 +129,15 @@ public final class OpenAiTarget implements Target {
                 if (choice.isMissingNode()) continue;
                 JsonNode delta = choice.path("delta");
                 boolean tokens = !choice.path("text").asText("").isEmpty() || !delta.path("content").asText("").isEmpty()
-                        || !delta.path("reasoning_content").asText("").isEmpty() || delta.has("tool_calls");
+                        || !delta.path("reasoning_content").asText("").isEmpty() || !delta.path("reasoning").asText("").isEmpty()
+                        || delta.has("tool_calls");
                 if (tokens) timeline.onTokens(1, System.nanoTime());
             }
             timeline.finish(System.nanoTime(), error != null ? error : done ? null : "stream cut", completion, prompt);
         } catch (IOException | RuntimeException e) {
-            timeline.finish(System.nanoTime(), kind(e), -1, 0);
+            timeline.finish(System.nanoTime(), kind(e), -1, 0); // no effect when abandon() already ended it
+        } finally {
+            deadline.cancel(false);
         }
     }
 
@@ -130,7 +148,12 @@ public final class OpenAiTarget implements Target {
 
     @Override
     public ServerModel model() throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(request("models").GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r;
+        try {
+            r = http.send(request("models").GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IOException("cannot reach " + base.resolve("models") + ": " + e, e);
+        }
         if (r.statusCode() != 200) throw new IOException("GET " + base.resolve("models") + " answered " + r.statusCode() + ": " + r.body());
         JsonNode data = JSON.readTree(r.body()).path("data");
         for (JsonNode m : data)
@@ -141,7 +164,9 @@ public final class OpenAiTarget implements Target {
 
     @Override
     public void close() {
-        http.close();
+        // NOTE: not http.close(), which waits for every exchange: a stalled stream would hold the run open.
+        deadlines.shutdownNow();
         readers.shutdownNow();
+        http.shutdownNow();
     }
 }

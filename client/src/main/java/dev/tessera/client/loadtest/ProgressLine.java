@@ -55,6 +55,11 @@ final class ProgressLine implements AutoCloseable {
     public void close() {
         closed = true;
         ticker.interrupt();
+        try {
+            ticker.join(); // a tick under way must not print after the level's summary line
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (terminal) {
             print(System.nanoTime(), 0);
             out.println();

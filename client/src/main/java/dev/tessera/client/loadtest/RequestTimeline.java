@@ -20,6 +20,7 @@ public final class RequestTimeline {
     private String error;
     private int promptTokens;
     private Runnable onFinish;
+    private volatile Runnable canceller;
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
     public RequestTimeline(LoadRequest request, long startNanos) {
@@ -53,6 +54,16 @@ public final class RequestTimeline {
         finished = true;
         ended.countDown();
         if (onFinish != null) onFinish.run();
+    }
+
+    /** How the target abandons this request (cancels the call, closes the stream); set by the target. */
+    public void cancelWith(Runnable cancel) { this.canceller = cancel; }
+
+    /** Ends a request that ran out of time as failed ({@code error}) and tells the target to stop it. */
+    public void abandon(String error) {
+        finish(System.nanoTime(), error, -1, 0);
+        Runnable c = canceller;
+        if (c != null) c.run();
     }
 
     /** Runs {@code action} when the request ends (set before sending it). */

@@ -103,6 +103,15 @@ class LevelRunnerTest {
     }
 
     @Test
+    void aLongGapDoesNotHoldALowRateLevelOpen() throws Exception {
+        target = new FakeTarget(1, true);
+        LevelRunner runner = new LevelRunner(target, workload(1), settings(0, 1, 0, 0, 10), new Random(4));
+        long start = System.nanoTime();
+        runner.run(LoadLevel.rate(0.01), quiet, false); // a mean gap of 100 s
+        assertTrue(System.nanoTime() - start < 3_000_000_000L, "the 1 s level ended on time");
+    }
+
+    @Test
     void requestsStillRunningAtTheDrainTimeoutFail() throws Exception {
         target = new FakeTarget(0, false);
         LevelRunner runner = new LevelRunner(target, workload(1), settings(0, 0, 5, 0, 0.3), new Random(4));

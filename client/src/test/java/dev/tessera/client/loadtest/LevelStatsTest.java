@@ -79,6 +79,8 @@ class LevelStatsTest {
         assertEquals(0, r.ttft().count());
         assertEquals(1, r.e2e().count());
         assertTrue(Double.isNaN(r.samples().getFirst().ttftMs()));
+        assertEquals(0, LevelStats.summarize(LoadLevel.rate(1), List.of(t), 0, new Slo(500, 0, 0)).goodFraction(),
+                "no first token cannot meet a TTFT limit");
     }
 
     private static LevelResult level(LoadLevel l, double rps, double ttftP99) {
