@@ -121,12 +121,7 @@ public final class Coordinator implements ClusterView, AutoCloseable {
                         @Override public void httpRequest(String route, int status) { metrics.httpRequest(route, status); }
                     });
         } catch (IOException e) {
-            inProcessChannel.shutdownNow();
-            inProcess.shutdownNow();
-            server.shutdownNow();
-            closeQuietly(membership);
-            curator.close();
-            streams.shutdownNow();
+            releaseAfterFailedStart(null);
             throw e;
         }
         String id = config.coordinatorId() != null ? config.coordinatorId() : address;
@@ -137,18 +132,25 @@ public final class Coordinator implements ClusterView, AutoCloseable {
         try {
             leadership.start();
         } catch (Exception | Error e) {
-            // Nothing may outlive a failed start: Netty's threads are not daemons and would keep the JVM alive.
-            if (gateway != null) gateway.close();
-            inProcessChannel.shutdownNow();
-            inProcess.shutdownNow();
-            server.shutdownNow();
-            closeQuietly(membership);
-            curator.close();
-            streams.shutdownNow();
+            releaseAfterFailedStart(gateway);
             throw e;
         }
         log.info("coordinator {} serving gRPC on {}{} (ZooKeeper {} {})", id, address,
                 gateway == null ? "" : ", HTTP on " + config.host() + ":" + gateway.port(), config.zkConnect(), config.layout().root());
+    }
+
+    /**
+     * Releases what a constructor that fails after the servers are up has started. NOTE: nothing may outlive a failed
+     * start: Netty's and gRPC's threads are not daemons and would keep the JVM alive.
+     */
+    private void releaseAfterFailedStart(OpenAiGateway startedGateway) {
+        if (startedGateway != null) startedGateway.close();
+        inProcessChannel.shutdownNow();
+        inProcess.shutdownNow();
+        server.shutdownNow();
+        closeQuietly(membership);
+        curator.close();
+        streams.shutdownNow();
     }
 
     /** Starts a coordinator; it becomes leader or standby on its own. */

@@ -20,7 +20,7 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
 
     private final ClusterView cluster;
     private final Channel self;
-    private ManagedChannel leaderChannel;  // guarded by this
+    private volatile ManagedChannel leaderChannel;  // written under this; read without it on the leader's path
     private String leaderAddress;          // the address leaderChannel goes to
 
     GatewayUpstream(ClusterView cluster, Channel self) {
@@ -31,7 +31,8 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
     @Override
     public Channel channel() throws ApiError.Refusal {
         if (cluster.replicaSet() != null) {
-            dropLeaderChannel(); // this coordinator leads now: the way to the former leader is no longer needed
+            // This coordinator leads now: the way to a former leader is no longer needed (a volatile read per request).
+            if (leaderChannel != null) dropLeaderChannel(0);
             return self;
         }
         String leader = cluster.leaderAddress();
@@ -49,11 +50,20 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
         return leaderChannel;
     }
 
-    private synchronized void dropLeaderChannel() {
-        if (leaderChannel == null) return;
-        leaderChannel.shutdown();
+    /** Shuts the channel to the former leader down; calls still on it may finish within {@code grace}. */
+    private synchronized void dropLeaderChannel(long graceMillis) {
+        ManagedChannel old = leaderChannel;
         leaderChannel = null;
         leaderAddress = null;
+        if (old == null) return;
+        old.shutdown();
+        if (graceMillis == 0) return;
+        try {
+            if (!old.awaitTermination(graceMillis, TimeUnit.MILLISECONDS)) old.shutdownNow();
+        } catch (InterruptedException e) {
+            old.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
@@ -70,14 +80,5 @@ final class GatewayUpstream implements Upstream, AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (leaderChannel == null) return;
-        leaderChannel.shutdown();
-        try {
-            if (!leaderChannel.awaitTermination(2, TimeUnit.SECONDS)) leaderChannel.shutdownNow();
-        } catch (InterruptedException e) {
-            leaderChannel.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
-    }
+    public void close() { dropLeaderChannel(2_000); }
 }

@@ -27,7 +27,7 @@ final class ChatCompletionCall extends CompletionCall {
     // The gathered message (not streaming).
     private final StringBuilder content = new StringBuilder();
     private final StringBuilder reasoning = new StringBuilder();
-    private final List<ObjectNode> toolCalls = new ArrayList<>();
+    private final List<GatheredCall> toolCalls = new ArrayList<>();
     private final ArrayNode logprobs = JsonNodeFactory.instance.arrayNode();
 
     ChatCompletionCall(HttpExchange exchange, ChatRequest request, String id, HarmonyParser parser, TokenTexts tokens) {
@@ -120,13 +120,18 @@ final class ChatCompletionCall extends CompletionCall {
         for (var node : delta.toolCalls) {
             ObjectNode part = (ObjectNode) node;
             int index = part.get("index").intValue();
-            if (index == toolCalls.size()) {
-                ObjectNode call = JsonNodeFactory.instance.objectNode().put("id", part.path("id").asText()).put("type", "function");
-                call.putObject("function").put("name", part.get("function").path("name").asText()).put("arguments", "");
-                toolCalls.add(call);
-            }
-            ObjectNode fn = (ObjectNode) toolCalls.get(index).get("function");
-            fn.put("arguments", fn.get("arguments").textValue() + part.get("function").path("arguments").asText());
+            if (index == toolCalls.size())
+                toolCalls.add(new GatheredCall(part.path("id").asText(), part.get("function").path("name").asText(), new StringBuilder()));
+            toolCalls.get(index).arguments().append(part.get("function").path("arguments").asText());
+        }
+    }
+
+    /** A tool call gathered over the whole response; its arguments arrive in pieces. */
+    private record GatheredCall(String id, String name, StringBuilder arguments) {
+        ObjectNode toJson() {
+            ObjectNode call = JsonNodeFactory.instance.objectNode().put("id", id).put("type", "function");
+            call.putObject("function").put("name", name).put("arguments", arguments.toString());
+            return call;
         }
     }
 
@@ -162,7 +167,10 @@ final class ChatCompletionCall extends CompletionCall {
         ObjectNode message = choice.putObject("message").put("role", "assistant");
         if (content.isEmpty() && !toolCalls.isEmpty()) message.putNull("content"); else message.put("content", content.toString());
         if (!reasoning.isEmpty()) message.put("reasoning_content", reasoning.toString());
-        if (!toolCalls.isEmpty()) message.putArray("tool_calls").addAll(toolCalls);
+        if (!toolCalls.isEmpty()) {
+            ArrayNode calls = message.putArray("tool_calls");
+            for (GatheredCall c : toolCalls) calls.add(c.toJson());
+        }
         if (params.logprobs()) choice.putObject("logprobs").set("content", logprobs);
         else choice.putNull("logprobs");
         choice.put("finish_reason", finishReason);

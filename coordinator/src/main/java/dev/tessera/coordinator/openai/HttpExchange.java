@@ -41,6 +41,8 @@ final class HttpExchange {
 
     static final ObjectMapper JSON = new ObjectMapper();
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EVENT_END = {'\n', '\n'};
 
     private final Channel channel;
     private final boolean keepAlive;
@@ -146,8 +148,8 @@ final class HttpExchange {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialize an event", e);
         }
-        ByteBuf buf = channel.alloc().buffer(json.length + 8);
-        buf.writeBytes("data: ".getBytes(StandardCharsets.US_ASCII)).writeBytes(json).writeBytes(new byte[] {'\n', '\n'});
+        ByteBuf buf = channel.alloc().buffer(DATA.length + json.length + EVENT_END.length);
+        buf.writeBytes(DATA).writeBytes(json).writeBytes(EVENT_END);
         return channel.writeAndFlush(new DefaultHttpContent(buf));
     }
 
