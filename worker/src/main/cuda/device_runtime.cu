@@ -1,0 +1,161 @@
+/*
+ * The CUDA build's runtime: contexts, memory and copies over the CUDA runtime API (linked statically; it opens
+ * libcuda.so.1 when first used, so this library loads where there is no driver and says so through tc_device_count).
+ */
+#include "tc_internal.h"
+
+#include <cstdio>
+#include <new>
+
+namespace {
+
+tc_status from_cuda(cudaError_t err, const char *op) {
+    if (err == cudaSuccess) return TC_OK;
+    tc_status status = TC_CUDA_ERROR;
+    if (err == cudaErrorMemoryAllocation) status = TC_OUT_OF_MEMORY;
+    if (err == cudaErrorNoDevice || err == cudaErrorInsufficientDriver || err == cudaErrorStubLibrary
+        || err == cudaErrorInvalidDevice)
+        status = TC_NO_DEVICE;
+    cudaGetLastError();  // clear a sticky-free error so the next call starts clean
+    return tc_fail(status, "%s: %s (%s)", op, cudaGetErrorString(err), cudaGetErrorName(err));
+}
+
+cudaStream_t stream_of(tc_context *ctx) { return (cudaStream_t)ctx->stream; }
+
+/* Every call on a context runs with its device current: a process may hold contexts on several devices. */
+tc_status use(tc_context *ctx, const char *op) {
+    if (ctx == nullptr) return tc_fail(TC_INVALID_ARGUMENT, "%s: null context", op);
+    return from_cuda(cudaSetDevice(ctx->device), op);
+}
+
+}  // namespace
+
+extern "C" int tc_is_host_build(void) { return 0; }
+
+tc_status tc_launched(const char *op) { return from_cuda(cudaGetLastError(), op); }
+
+extern "C" tc_status tc_device_count(int *count) {
+    TC_REQUIRE(count != nullptr, "tc_device_count: count is null");
+    *count = 0;
+    cudaError_t err = cudaGetDeviceCount(count);
+    if (err != cudaSuccess) {
+        *count = 0;
+        return from_cuda(err, "tc_device_count");
+    }
+    if (*count == 0) return tc_fail(TC_NO_DEVICE, "tc_device_count: the driver sees no CUDA device");
+    return TC_OK;
+}
+
+extern "C" tc_status tc_context_create(int device, tc_context **out) {
+    TC_REQUIRE(out != nullptr, "tc_context_create: out is null");
+    *out = nullptr;
+    tc_status s = from_cuda(cudaSetDevice(device), "tc_context_create");
+    if (s != TC_OK) return s;
+    cudaStream_t stream;
+    s = from_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "tc_context_create");
+    if (s != TC_OK) return s;
+    *out = new (std::nothrow) tc_context{device, stream};
+    if (*out == nullptr) {
+        cudaStreamDestroy(stream);
+        return tc_fail(TC_OUT_OF_MEMORY, "tc_context_create: out of host memory");
+    }
+    return TC_OK;
+}
+
+extern "C" void tc_context_destroy(tc_context *ctx) {
+    if (ctx == nullptr) return;
+    cudaSetDevice(ctx->device);
+    cudaStreamSynchronize(stream_of(ctx));
+    cudaStreamDestroy(stream_of(ctx));
+    delete ctx;
+}
+
+extern "C" tc_status tc_device_name(tc_context *ctx, char *name, int capacity) {
+    TC_REQUIRE(name != nullptr && capacity > 0, "tc_device_name: null name or no capacity");
+    tc_status s = use(ctx, "tc_device_name");
+    if (s != TC_OK) return s;
+    cudaDeviceProp prop;
+    s = from_cuda(cudaGetDeviceProperties(&prop, ctx->device), "tc_device_name");
+    if (s != TC_OK) return s;
+    std::snprintf(name, (size_t)capacity, "%s", prop.name);
+    return TC_OK;
+}
+
+extern "C" tc_status tc_compute_capability(tc_context *ctx, int *cc) {
+    TC_REQUIRE(cc != nullptr, "tc_compute_capability: cc is null");
+    tc_status s = use(ctx, "tc_compute_capability");
+    if (s != TC_OK) return s;
+    int major = 0, minor = 0;
+    s = from_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device), "tc_compute_capability");
+    if (s == TC_OK)
+        s = from_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device), "tc_compute_capability");
+    *cc = major * 10 + minor;
+    return s;
+}
+
+extern "C" tc_status tc_memory_info(tc_context *ctx, size_t *free_bytes, size_t *total_bytes) {
+    TC_REQUIRE(free_bytes && total_bytes, "tc_memory_info: null argument");
+    tc_status s = use(ctx, "tc_memory_info");
+    return s != TC_OK ? s : from_cuda(cudaMemGetInfo(free_bytes, total_bytes), "tc_memory_info");
+}
+
+extern "C" tc_status tc_alloc(tc_context *ctx, size_t bytes, void **out) {
+    TC_REQUIRE(out != nullptr, "tc_alloc: out is null");
+    *out = nullptr;
+    tc_status s = use(ctx, "tc_alloc");
+    if (s != TC_OK || bytes == 0) return s;
+    cudaError_t err = cudaMalloc(out, bytes);
+    if (err != cudaSuccess) {
+        *out = nullptr;
+        s = from_cuda(err, "tc_alloc");
+        size_t free_bytes = 0, total = 0;
+        cudaMemGetInfo(&free_bytes, &total);
+        return tc_fail(s, "tc_alloc: %zu bytes: %s; %zu of %zu bytes free", bytes, cudaGetErrorString(err),
+                       free_bytes, total);
+    }
+    return TC_OK;
+}
+
+extern "C" tc_status tc_free(tc_context *ctx, void *ptr) {
+    if (ptr == nullptr) return TC_OK;
+    tc_status s = use(ctx, "tc_free");
+    // NOTE: cudaFree waits for the device to be idle, so queued kernels still reading this memory finish first.
+    return s != TC_OK ? s : from_cuda(cudaFree(ptr), "tc_free");
+}
+
+extern "C" tc_status tc_copy_to_device(tc_context *ctx, void *dst, const void *src, size_t bytes) {
+    TC_REQUIRE(bytes == 0 || (dst && src), "tc_copy_to_device: null pointer");
+    tc_status s = use(ctx, "tc_copy_to_device");
+    if (s != TC_OK || bytes == 0) return s;
+    // NOTE: from pageable memory the runtime stages the bytes before returning, so the caller may reuse its buffer;
+    // the copy itself is ordered on the stream after the kernels queued before it.
+    return from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(ctx)), "tc_copy_to_device");
+}
+
+extern "C" tc_status tc_copy_to_host(tc_context *ctx, void *dst, const void *src, size_t bytes) {
+    TC_REQUIRE(bytes == 0 || (dst && src), "tc_copy_to_host: null pointer");
+    tc_status s = use(ctx, "tc_copy_to_host");
+    if (s != TC_OK) return s;
+    if (bytes) s = from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(ctx)), "tc_copy_to_host");
+    if (s != TC_OK) return s;
+    return from_cuda(cudaStreamSynchronize(stream_of(ctx)), "tc_copy_to_host");
+}
+
+extern "C" tc_status tc_copy_on_device(tc_context *ctx, void *dst, const void *src, size_t bytes) {
+    TC_REQUIRE(bytes == 0 || (dst && src), "tc_copy_on_device: null pointer");
+    tc_status s = use(ctx, "tc_copy_on_device");
+    if (s != TC_OK || bytes == 0) return s;
+    return from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(ctx)), "tc_copy_on_device");
+}
+
+extern "C" tc_status tc_zero(tc_context *ctx, void *dst, size_t bytes) {
+    TC_REQUIRE(bytes == 0 || dst, "tc_zero: null pointer");
+    tc_status s = use(ctx, "tc_zero");
+    if (s != TC_OK || bytes == 0) return s;
+    return from_cuda(cudaMemsetAsync(dst, 0, bytes, stream_of(ctx)), "tc_zero");
+}
+
+extern "C" tc_status tc_synchronize(tc_context *ctx) {
+    tc_status s = use(ctx, "tc_synchronize");
+    return s != TC_OK ? s : from_cuda(cudaStreamSynchronize(stream_of(ctx)), "tc_synchronize");
+}

@@ -1,0 +1,79 @@
+/*
+ * y = x · Wᵀ + bias with float32 activations and bf16 weights [out_features, in_features].
+ *
+ * Each warp owns one output feature (one weight row) and computes it for a tile of kTokenTile tokens at once, so a
+ * weight row is read once per tile: at decode batch sizes (up to 8 tokens a tile) every weight is read once per step,
+ * which is what decode's speed is bound by. Lanes stride over the row 8 bf16 (16 bytes) at a time where the width
+ * allows, and the tile's partial sums are reduced across the warp at the end.
+ */
+#include "tc_internal.h"
+
+namespace {
+
+constexpr int kTokenTile = 8;
+constexpr int kWarpsPerBlock = 8;
+
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *__restrict__ w, int out_features,
+                 const float *__restrict__ bias, float *__restrict__ y) {
+    int lane = threadIdx.x % 32;
+    int o = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32;
+    if (o >= out_features) return;  // the whole warp leaves together
+    const uint16_t *wrow = w + (size_t)o * in;
+    bool vectorised = in % 8 == 0;
+    for (int t0 = blockIdx.y * kTokenTile; t0 < rows; t0 += gridDim.y * kTokenTile) {
+        int tile = rows - t0 < kTokenTile ? rows - t0 : kTokenTile;
+        float acc[kTokenTile];
+#pragma unroll
+        for (int j = 0; j < kTokenTile; j++) acc[j] = 0.0f;
+        if (vectorised) {
+            for (int c = lane * 8; c < in; c += 32 * 8) {
+                uint4 packed = *reinterpret_cast<const uint4 *>(wrow + c);
+                float wv[8] = {tc_bf16_lo(packed.x), tc_bf16_hi(packed.x), tc_bf16_lo(packed.y), tc_bf16_hi(packed.y),
+                               tc_bf16_lo(packed.z), tc_bf16_hi(packed.z), tc_bf16_lo(packed.w), tc_bf16_hi(packed.w)};
+#pragma unroll
+                for (int j = 0; j < kTokenTile; j++) {
+                    if (j < tile) {
+                        const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(t0 + j) * in + c);
+                        float4 a = xr[0], b = xr[1];
+                        acc[j] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w
+                                + wv[4] * b.x + wv[5] * b.y + wv[6] * b.z + wv[7] * b.w;
+                    }
+                }
+            }
+        } else {
+            for (int c = lane; c < in; c += 32) {
+                float wv = tc_bf16(wrow[c]);
+#pragma unroll
+                for (int j = 0; j < kTokenTile; j++)
+                    if (j < tile) acc[j] += wv * x[(size_t)(t0 + j) * in + c];
+            }
+        }
+        float b = bias != nullptr ? bias[o] : 0.0f;
+#pragma unroll
+        for (int j = 0; j < kTokenTile; j++) {
+            float sum = tc_warp_sum(acc[j]);  // every lane takes part, also for rows past the tile
+            if (lane == 0 && j < tile) y[(size_t)(t0 + j) * out_features + o] = sum + b;
+        }
+    }
+}
+
+}  // namespace
+
+tc_status tc_launch_linear(tc_context *ctx, const float *x, int rows, int in_features, const uint16_t *w,
+                           int out_features, const float *bias, float *y) {
+    if (rows == 0) return TC_OK;
+    unsigned tiles = tc_ceil_div(rows, kTokenTile);
+    dim3 grid(tc_ceil_div(out_features, kWarpsPerBlock), tiles > 65535 ? 65535 : tiles);
+    TC_LAUNCH(ctx, f32_bf16w_linear, grid, dim3(kWarpsPerBlock * 32), x, rows, in_features, w, out_features, bias, y);
+    return tc_launched("tc_f32_bf16w_linear");
+}
+
+extern "C" tc_status tc_f32_bf16w_linear(tc_context *ctx, const float *d_x, int rows, int in_features,
+                                         const uint16_t *d_w, int out_features, const float *d_bias, float *d_y) {
+    TC_REQUIRE(ctx && d_x && d_w && d_y, "tc_f32_bf16w_linear: null argument");
+    TC_REQUIRE(rows >= 0 && in_features > 0 && out_features > 0, "tc_f32_bf16w_linear: rows=%d in=%d out=%d", rows,
+               in_features, out_features);
+    TC_REQUIRE(d_y != d_x, "tc_f32_bf16w_linear: y must not alias x");
+    return tc_launch_linear(ctx, d_x, rows, in_features, d_w, out_features, d_bias, d_y);
+}

@@ -1,0 +1,43 @@
+/* Sampling on the device: greedy choice (argmax, the lowest index among equal maxima). */
+#include "tc_internal.h"
+
+namespace {
+
+__device__ __forceinline__ bool better(float v, int i, float best, int best_i) {
+    return v > best || (v == best && i < best_i) || (best != best && v == v);  // NaN never wins
+}
+
+/* One block per row: each thread scans a stride, then the block reduces (value, index) pairs through shared memory. */
+__global__ void f32_argmax_rows(const float *x, int cols, int32_t *out) {
+    __shared__ float values[256];
+    __shared__ int indices[256];
+    const float *row = x + (size_t)blockIdx.x * cols;
+    float best = -INFINITY;
+    int best_i = 0x7fffffff;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x)
+        if (better(row[c], c, best, best_i)) { best = row[c]; best_i = c; }
+    values[threadIdx.x] = best;
+    indices[threadIdx.x] = best_i;
+    __syncthreads();
+    for (int half = (int)blockDim.x / 2; half > 0; half >>= 1) {
+        if ((int)threadIdx.x < half) {
+            int other = threadIdx.x + half;
+            if (better(values[other], indices[other], values[threadIdx.x], indices[threadIdx.x])) {
+                values[threadIdx.x] = values[other];
+                indices[threadIdx.x] = indices[other];
+            }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = indices[0] == 0x7fffffff ? 0 : indices[0];
+}
+
+}  // namespace
+
+extern "C" tc_status tc_f32_argmax_rows(tc_context *ctx, const float *d_x, int rows, int cols, int32_t *d_out) {
+    TC_REQUIRE(ctx && d_x && d_out, "tc_f32_argmax_rows: null argument");
+    TC_REQUIRE(rows >= 0 && cols > 0, "tc_f32_argmax_rows: rows=%d cols=%d", rows, cols);
+    if (rows == 0) return TC_OK;
+    TC_LAUNCH(ctx, f32_argmax_rows, dim3(rows), dim3(256), d_x, cols, d_out);
+    return tc_launched("tc_f32_argmax_rows");
+}
