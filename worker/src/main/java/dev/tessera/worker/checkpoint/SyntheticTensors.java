@@ -20,7 +20,7 @@ import java.util.function.LongConsumer;
  * scales 127 + round(log2(1 / (2.93·√in))) ± 1 (2.93 is the RMS of the E2M1 table), so dequantised weights have a
  * standard deviation of about 1/√in.
  */
-final class SyntheticTensors {
+public final class SyntheticTensors {
 
     static final int CHUNK_BYTES = 1 << 20;
 
@@ -55,12 +55,12 @@ final class SyntheticTensors {
     }
 
     /** The E8M0 scale that gives dequantised weights a standard deviation of about 1/√in. */
-    static int baseScale(long inFeatures) {
+    public static int baseScale(long inFeatures) {
         return 127 + (int) Math.round(Math.log(1.0 / (E2M1_RMS * Math.sqrt(inFeatures))) / Math.log(2));
     }
 
     /** A generator for one tensor, from the checkpoint seed and the tensor's name (FNV-1a over its UTF-8 bytes). */
-    static SplittableRandom random(long seed, String name) {
+    public static SplittableRandom random(long seed, String name) {
         long h = 0xcbf29ce484222325L ^ seed;
         for (byte b : name.getBytes(StandardCharsets.UTF_8)) h = (h ^ (b & 0xFF)) * 0x100000001b3L;
         return new SplittableRandom(h);

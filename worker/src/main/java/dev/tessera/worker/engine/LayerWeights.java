@@ -1,11 +1,8 @@
 package dev.tessera.worker.engine;
 
-import dev.tessera.worker.backend.Backend;
 import dev.tessera.worker.backend.Backend.Matrix;
 import dev.tessera.worker.backend.Backend.Moe;
 import dev.tessera.worker.backend.Backend.Vec;
-import dev.tessera.worker.checkpoint.Checkpoint;
-import dev.tessera.worker.checkpoint.DType;
 import dev.tessera.worker.model.ModelConfig;
 
 /** The weights of one transformer layer, as backend handles, with their Hugging Face names and shapes checked. */
@@ -19,31 +16,25 @@ record LayerWeights(
         Vec postNorm,       // [H]
         Moe moe) {
 
-    static LayerWeights load(Checkpoint ckpt, ModelConfig c, int layer, Backend b) {
+    static LayerWeights load(WeightSource w, ModelConfig c, int layer) {
         String p = "model.layers." + layer + ".";
-        long h = c.hiddenSize(), qw = c.qWidth(), kvw = c.kvWidth(), e = c.numExperts(), i = c.intermediateSize();
+        int h = c.hiddenSize(), qw = c.qWidth(), kvw = c.kvWidth();
         return new LayerWeights(
-                b.vec(ckpt.tensor(p + "input_layernorm.weight", DType.BF16, h)),
-                b.matrix(ckpt.tensor(p + "self_attn.q_proj.weight", DType.BF16, qw, h)),
-                b.vec(ckpt.tensor(p + "self_attn.q_proj.bias", DType.BF16, qw)),
-                b.matrix(ckpt.tensor(p + "self_attn.k_proj.weight", DType.BF16, kvw, h)),
-                b.vec(ckpt.tensor(p + "self_attn.k_proj.bias", DType.BF16, kvw)),
-                b.matrix(ckpt.tensor(p + "self_attn.v_proj.weight", DType.BF16, kvw, h)),
-                b.vec(ckpt.tensor(p + "self_attn.v_proj.bias", DType.BF16, kvw)),
-                b.matrix(ckpt.tensor(p + "self_attn.o_proj.weight", DType.BF16, h, qw)),
-                b.vec(ckpt.tensor(p + "self_attn.o_proj.bias", DType.BF16, h)),
-                b.vec(ckpt.tensor(p + "self_attn.sinks", DType.BF16, c.numHeads())),
-                b.vec(ckpt.tensor(p + "post_attention_layernorm.weight", DType.BF16, h)),
+                w.vec(p + "input_layernorm.weight", h),
+                w.matrix(p + "self_attn.q_proj.weight", qw, h),
+                w.vec(p + "self_attn.q_proj.bias", qw),
+                w.matrix(p + "self_attn.k_proj.weight", kvw, h),
+                w.vec(p + "self_attn.k_proj.bias", kvw),
+                w.matrix(p + "self_attn.v_proj.weight", kvw, h),
+                w.vec(p + "self_attn.v_proj.bias", kvw),
+                w.matrix(p + "self_attn.o_proj.weight", h, qw),
+                w.vec(p + "self_attn.o_proj.bias", h),
+                w.vec(p + "self_attn.sinks", c.numHeads()),
+                w.vec(p + "post_attention_layernorm.weight", h),
                 new Moe(
-                        b.matrix(ckpt.tensor(p + "mlp.router.weight", DType.BF16, e, h)),
-                        b.vec(ckpt.tensor(p + "mlp.router.bias", DType.BF16, e)),
-                        b.experts(
-                                ckpt.tensor(p + "mlp.experts.gate_up_proj_blocks", DType.U8, e, 2 * i, h / 32, 16),
-                                ckpt.tensor(p + "mlp.experts.gate_up_proj_scales", DType.U8, e, 2 * i, h / 32),
-                                ckpt.tensor(p + "mlp.experts.gate_up_proj_bias", DType.BF16, e, 2 * i),
-                                ckpt.tensor(p + "mlp.experts.down_proj_blocks", DType.U8, e, h, i / 32, 16),
-                                ckpt.tensor(p + "mlp.experts.down_proj_scales", DType.U8, e, h, i / 32),
-                                ckpt.tensor(p + "mlp.experts.down_proj_bias", DType.BF16, e, h)),
+                        w.matrix(p + "mlp.router.weight", c.numExperts(), h),
+                        w.vec(p + "mlp.router.bias", c.numExperts()),
+                        w.experts(p + "mlp.experts.", c.numExperts(), c.intermediateSize(), h),
                         c.expertsPerToken(), c.swigluLimit(), c.swigluAlpha()));
     }
 }

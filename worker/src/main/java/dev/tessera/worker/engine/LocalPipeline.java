@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -26,12 +27,28 @@ public final class LocalPipeline implements AutoCloseable {
     /** Splits the model's layers evenly over {@code stages} shards, each on its own backend. */
     public static LocalPipeline load(Checkpoint ckpt, ModelConfig config, int stages, int kvBlocks, int kvBlockSize,
                                      Supplier<Backend> backendFactory) {
+        return load(b -> new CheckpointWeights(ckpt, b), config, stages, kvBlocks, kvBlockSize, backendFactory);
+    }
+
+    /**
+     * Splits the model's layers evenly over {@code stages} shards, each on its own backend, binding each shard's
+     * weights from the source {@code weights} makes for that backend.
+     */
+    public static LocalPipeline load(Function<Backend, WeightSource> weights, ModelConfig config, int stages,
+                                     int kvBlocks, int kvBlockSize, Supplier<Backend> backendFactory) {
         List<ModelShard> shards = new ArrayList<>();
         List<Backend> backends = new ArrayList<>();
-        for (ShardSpec spec : ShardSpec.split(config.numLayers(), stages, kvBlocks, kvBlockSize)) {
-            Backend b = backendFactory.get();
-            backends.add(b);
-            shards.add(ModelShard.load(ckpt, config, spec, b));
+        try {
+            for (ShardSpec spec : ShardSpec.split(config.numLayers(), stages, kvBlocks, kvBlockSize)) {
+                Backend b = backendFactory.get();
+                backends.add(b);
+                shards.add(ModelShard.load(weights.apply(b), config, spec, b));
+            }
+        } catch (RuntimeException | Error e) {
+            // NOTE: a backend may hold device memory; one that was made must be closed even if a later stage fails.
+            shards.forEach(ModelShard::close);
+            backends.forEach(Backend::close);
+            throw e;
         }
         return new LocalPipeline(shards, backends);
     }

@@ -7,7 +7,6 @@ import dev.tessera.worker.backend.Backend.KvCache;
 import dev.tessera.worker.backend.Backend.Matrix;
 import dev.tessera.worker.backend.Backend.Vec;
 import dev.tessera.worker.checkpoint.Checkpoint;
-import dev.tessera.worker.checkpoint.DType;
 import dev.tessera.worker.model.ModelConfig;
 import dev.tessera.worker.model.Yarn;
 import java.util.ArrayList;
@@ -53,17 +52,21 @@ public final class ModelShard implements StageModel {
 
     /** Binds the shard's weights from a mapped checkpoint; shapes are checked against the config as they load. */
     public static ModelShard load(Checkpoint ckpt, ModelConfig config, ShardSpec spec, Backend backend) {
+        return load(new CheckpointWeights(ckpt, backend), config, spec, backend);
+    }
+
+    /** Binds the shard's weights from {@code weights}, which must have been made for {@code backend}. */
+    public static ModelShard load(WeightSource weights, ModelConfig config, ShardSpec spec, Backend backend) {
         if (spec.lastLayer() > config.numLayers())
             throw new IllegalArgumentException("layer range [" + spec.firstLayer() + ", " + spec.lastLayer()
                     + ") exceeds the model's " + config.numLayers() + " layers");
-        long v = config.vocabSize(), h = config.hiddenSize();
-        Matrix embedding = spec.firstLayer() == 0
-                ? backend.matrix(ckpt.tensor("model.embed_tokens.weight", DType.BF16, v, h)) : null;
+        int v = config.vocabSize(), h = config.hiddenSize();
+        Matrix embedding = spec.firstLayer() == 0 ? weights.matrix("model.embed_tokens.weight", v, h) : null;
         List<LayerWeights> layers = new ArrayList<>();
-        for (int l = spec.firstLayer(); l < spec.lastLayer(); l++) layers.add(LayerWeights.load(ckpt, config, l, backend));
+        for (int l = spec.firstLayer(); l < spec.lastLayer(); l++) layers.add(LayerWeights.load(weights, config, l));
         boolean last = spec.lastLayer() == config.numLayers();
-        Vec norm = last ? backend.vec(ckpt.tensor("model.norm.weight", DType.BF16, h)) : null;
-        Matrix head = last ? backend.matrix(ckpt.tensor("lm_head.weight", DType.BF16, v, h)) : null;
+        Vec norm = last ? weights.vec("model.norm.weight", h) : null;
+        Matrix head = last ? weights.matrix("lm_head.weight", v, h) : null;
         return new ModelShard(config, spec, backend, embedding, layers, norm, head);
     }
 
