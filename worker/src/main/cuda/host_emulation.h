@@ -1,7 +1,7 @@
 /*
  * The host build's stand-in for the CUDA device: kernels written for the GPU compile with g++ and run on the CPU.
  *
- * A launch runs its blocks one after another on the calling thread. Each GPU thread of a block is a fiber (ucontext)
+ * A launch runs its blocks one after another on the calling thread. Each GPU thread of a block is a fiber
  * with its own stack; a fiber runs until it reaches a barrier (__syncthreads, __syncwarp, a warp shuffle) or ends,
  * then the next fiber runs. A block barrier opens when every live thread of the block waits at it, a warp barrier
  * when every thread of the warp does. What cannot happen on a GPU is a fatal error here, with the kernel's name:
