@@ -3,17 +3,20 @@ package dev.tessera.worker.bench;
 import dev.tessera.worker.backend.Backend;
 import dev.tessera.worker.checkpoint.Checkpoint;
 import dev.tessera.worker.engine.BlockPool;
+import dev.tessera.worker.engine.CheckpointWeights;
 import dev.tessera.worker.engine.LocalPipeline;
 import dev.tessera.worker.engine.SamplingParams;
 import dev.tessera.worker.engine.SequenceChunk;
 import dev.tessera.worker.engine.ShardOutput;
 import dev.tessera.worker.engine.ShardStep;
+import dev.tessera.worker.engine.WeightSource;
 import dev.tessera.worker.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -23,29 +26,52 @@ import java.util.function.Supplier;
  */
 public final class EngineBench {
 
-    public record Options(int prefillTokens, int decodeSteps, List<Integer> batches, int kvBlockSize, int threads,
-                          long bandwidthBytes) {
+    public record Options(int prefillTokens, int decodeSteps, List<Integer> batches, int kvBlockSize) {
         public Options {
             batches = List.copyOf(batches);
-            if (prefillTokens < 1 || decodeSteps < 1 || batches.isEmpty())
+            if (prefillTokens < 1 || decodeSteps < 1 || batches.isEmpty() || batches.stream().anyMatch(b -> b < 1))
                 throw new IllegalArgumentException("prefill tokens, decode steps and batch sizes must be positive");
         }
     }
 
-    /** One decode measurement. */
-    public record Decode(int batch, double tokensPerSecond, double weightBytesPerStep, double weightBytesPerSecond) {}
+    /**
+     * The memory the weights stream from, measured in the same run: the host's read bandwidth for the CPU backends,
+     * the device's copy bandwidth (bytes read plus written) for CUDA.
+     */
+    public interface MemoryProbe {
+        /** What is measured, for the report ("memory read bandwidth, 2 threads"). */
+        String describe();
+
+        double bytesPerSecond() throws Exception;
+    }
+
+    /** One decode measurement, with the ceiling the memory sets for it: every weight byte of a step read once. */
+    public record Decode(int batch, double tokensPerSecond, double weightBytesPerStep, double weightBytesPerSecond) {
+        /** Tokens/s if a step took exactly its weight bytes over {@code bandwidth}. */
+        public double ceilingTokensPerSecond(double bandwidth) { return batch * bandwidth / weightBytesPerStep; }
+    }
 
     public record Figures(double prefillTokensPerSecond, List<Decode> decode, double memoryBytesPerSecond) {}
 
     private EngineBench() {}
 
+    /** The bench over a mapped checkpoint. */
     public static Figures run(Checkpoint ckpt, ModelConfig config, Supplier<Backend> backends, Options o,
-                              Consumer<String> out) throws Exception {
+                              MemoryProbe memory, Consumer<String> out) throws Exception {
+        return run(b -> new CheckpointWeights(ckpt, b), config, backends, o, memory, out);
+    }
+
+    /** The bench over the weights {@code weights} makes for the backend (a checkpoint, or generated ones). */
+    public static Figures run(Function<Backend, WeightSource> weights, ModelConfig config, Supplier<Backend> backends,
+                              Options o, MemoryProbe memory, Consumer<String> out) throws Exception {
         int maxBatch = o.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
-        int perSeq = Math.max(o.prefillTokens(), 8 + o.decodeSteps() + 2);
-        int blocks = (maxBatch + 1) * ((perSeq + o.kvBlockSize() - 1) / o.kvBlockSize() + 1);
+        // NOTE: decode sequences hold a short prompt and the timed steps, the prefill one its prompt; the cache is
+        // sized for exactly that (a full-size model leaves little device memory for more).
+        int blocks = maxBatch * blocksFor(DECODE_PROMPT + o.decodeSteps() + 2, o.kvBlockSize())
+                + blocksFor(o.prefillTokens(), o.kvBlockSize()) + 1;
         SplittableRandom random = new SplittableRandom(7);
-        try (LocalPipeline pipeline = LocalPipeline.load(ckpt, config, 1, blocks, o.kvBlockSize(), backends)) {
+        out.accept("loading weights");
+        try (LocalPipeline pipeline = LocalPipeline.load(weights, config, 1, blocks, o.kvBlockSize(), backends)) {
             BlockPool pool = new BlockPool(blocks, o.kvBlockSize());
             out.accept("warming up");
             decode(pipeline, pool, config, 1, 3, random); // JIT warm-up
@@ -70,17 +96,29 @@ public final class EngineBench {
                 out.accept(String.format(Locale.ROOT, "decode: batch %d, %.2f tokens/s, %.1f MB of weights a step, %.2f GB/s streamed",
                         batch, tps, bytes / 1e6, d.weightBytesPerSecond() / 1e9));
             }
-            out.accept("measuring memory read bandwidth");
-            double bandwidth = MemoryBandwidth.measure(o.bandwidthBytes(), o.threads(), 5);
-            out.accept(String.format(Locale.ROOT, "memory: %.2f GB/s read with %d threads", bandwidth / 1e9, o.threads()));
+            out.accept("measuring " + memory.describe());
+            double bandwidth = memory.bytesPerSecond();
+            out.accept(String.format(Locale.ROOT, "memory: %.2f GB/s (%s)", bandwidth / 1e9, memory.describe()));
             return new Figures(prefill, results, bandwidth);
         }
     }
 
+    /** The host's read bandwidth with {@code threads} threads over a buffer of {@code bytes}. */
+    public static MemoryProbe hostMemory(long bytes, int threads) {
+        return new MemoryProbe() {
+            public String describe() { return "memory read bandwidth, " + threads + " threads"; }
+            public double bytesPerSecond() throws Exception { return MemoryBandwidth.measure(bytes, threads, 5); }
+        };
+    }
+
+    private static final int DECODE_PROMPT = 8;
+
+    private static int blocksFor(int tokens, int blockSize) { return (tokens + blockSize - 1) / blockSize; }
+
     /** Decode tokens/s for {@code batch} sequences stepping together, after a short untimed prefill each. */
     private static double decode(LocalPipeline pipeline, BlockPool pool, ModelConfig config, int batch, int steps,
                                  SplittableRandom random) {
-        int promptLen = 8;
+        int promptLen = DECODE_PROMPT;
         List<int[]> tables = new ArrayList<>();
         List<SequenceChunk> prefill = new ArrayList<>();
         for (int s = 0; s < batch; s++) {
