@@ -216,6 +216,8 @@ public final class Cuda {
         Path path = library.toAbsolutePath().normalize();
         return OPENED.computeIfAbsent(path, p -> {
             if (!Files.isRegularFile(p)) throw new CudaException("the CUDA library " + p + " does not exist");
+            // NOTE: checked before dlopen, which on failure makes the JVM print a stack-guard warning to stderr
+            if (!isElf(p)) throw new CudaException("the CUDA library " + p + " could not be loaded (not a shared library)");
             SymbolLookup lookup;
             try {
                 lookup = SymbolLookup.libraryLookup(p, Arena.global());
@@ -224,6 +226,15 @@ public final class Cuda {
             }
             return new Cuda(p, lookup);
         });
+    }
+
+    private static boolean isElf(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 0x7F && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private Availability probe() {

@@ -87,6 +87,9 @@ public final class CudaBackend implements Backend {
     /** Device bytes of released activations kept for reuse. */
     long cachedBytes() { return memory.cachedBytes(); }
 
+    /** Device bytes of the upload scratch and the op workspace (part of {@link #liveBytes()}). */
+    long scratchBytes() { return uploads.capacity() + workspace.capacity(); }
+
     // ---- weights --------------------------------------------------------------------------------------------------
 
     @Override

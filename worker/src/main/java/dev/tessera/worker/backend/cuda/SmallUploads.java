@@ -38,4 +38,7 @@ final class SmallUploads {
         for (int i = 0; i < arrays.length; i++) addresses[i] = base + offsets[i];
         return addresses;
     }
+
+    /** Device bytes of the scratch. */
+    long capacity() { return device.capacity(); }
 }
