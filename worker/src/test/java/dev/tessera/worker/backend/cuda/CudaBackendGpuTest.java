@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -16,14 +15,16 @@ import org.junit.jupiter.api.Test;
 @Tag("gpu")
 class CudaBackendGpuTest extends CudaOpChecks {
 
-    @BeforeAll
-    static void needsAGpu() {
+    /**
+     * The default library, or the test is skipped with the reason there is none. NOTE: assumed before each test, not
+     * once for the class: the build's test report shows skipped tests with their reason, but not a skipped class.
+     */
+    @Override
+    Cuda library() {
         Cuda.Availability a = Cuda.availability();
         Assumptions.assumeTrue(a.available(), a.reason());
+        return Cuda.load();
     }
-
-    @Override
-    Cuda library() { return Cuda.load(); }
 
     @Test
     void theTinyModelMatchesTransformersOnOneStage() throws Exception {
