@@ -17,7 +17,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,7 +71,6 @@ public final class Cuda {
     private static final long STAGING_CHUNK = 8L << 20;
     // NOTE: the ops may be missing from a library built while its kernels were being written: binding records them,
     // a call to one fails, and availability() refuses the library. The context's own functions are required.
-    private static Located packaged;
 
     private final Path path;
     private final SymbolLookup lookup;
@@ -148,42 +146,11 @@ public final class Cuda {
         return MethodHandles.dropArguments(fail, 0, type.parameterList());
     }
 
-    // ---- finding and opening a library ----------------------------------------------------------------------------
-
-    /** Where the default lookup found a library, or why it found none. */
-    private record Located(Path path, String problem) {}
-
-    private static Located locate() {
-        String property = System.getProperty(LIBRARY_PROPERTY);
-        if (property != null && !property.isBlank()) return given(Path.of(property), "-D" + LIBRARY_PROPERTY);
-        String env = System.getenv(LIBRARY_ENV);
-        if (env != null && !env.isBlank()) return given(Path.of(env), LIBRARY_ENV);
-        return packaged();
-    }
-
-    private static Located given(Path path, String source) {
-        return Files.isRegularFile(path) ? new Located(path, null)
-                : new Located(null, "the CUDA library " + path + " named by " + source + " does not exist");
-    }
-
-    /** The packaged library, extracted once per process. */
-    private static synchronized Located packaged() {
-        if (packaged != null) return packaged;
-        try (InputStream in = Cuda.class.getResourceAsStream(LIBRARY_RESOURCE)) {
-            if (in == null)
-                return packaged = new Located(null, "no CUDA library in this build: nvcc was not found when Tessera was built");
-            Path file = Files.createTempFile("tessera_cuda", ".so");
-            file.toFile().deleteOnExit();
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            return packaged = new Located(file, null);
-        } catch (IOException e) {
-            return packaged = new Located(null, "the CUDA library packaged with Tessera could not be extracted: " + e.getMessage());
-        }
-    }
+    // ---- opening a library ----------------------------------------------------------------------------
 
     /** Whether the default library can run a backend (a device is present); never throws. */
     public static Availability availability() {
-        Located at = locate();
+        CudaLookup.Found at = CudaLookup.find();
         return at.problem() != null ? new Availability(false, at.problem()) : availability(at.path());
     }
 
@@ -198,7 +165,7 @@ public final class Cuda {
 
     /** The default library, with a device to run on. */
     public static Cuda load() {
-        Located at = locate();
+        CudaLookup.Found at = CudaLookup.find();
         if (at.problem() != null) throw new CudaException(at.problem());
         Cuda cuda = open(at.path());
         Availability a = cuda.probe();
