@@ -183,6 +183,7 @@ public final class ModelShard implements StageModel {
 
     @Override
     public void close() {
-        // Weights are views of the mapped checkpoint, closed with it; the KV cache goes with the backend.
+        // Weights are views of the mapped checkpoint, closed with it (or device copies, freed with the backend, as is
+        // the KV cache).
     }
 }

@@ -441,6 +441,7 @@ abstract class CudaOpChecks {
         Cuda library = library();
         Verifier.Result r = Verifier.run(new Verifier.Options(tiny, tiny.resolve("golden.safetensors"), stages, blockSize),
                 () -> new CudaBackend(library, 0), lines::add);
+        lines.forEach(System.out::println);
         assertTrue(r.pass(), () -> String.join("\n", lines));
         assertEquals(r.greedySteps(), r.greedyMatched(), () -> String.join("\n", lines));
     }
