@@ -3,6 +3,7 @@ package dev.tessera.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.worker.backend.cuda.Cuda;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -62,9 +63,20 @@ class TesseraMainTest {
         assertEquals(2, missing.exit());
         assertTrue(missing.err().startsWith("verify: no config.json in"), missing.err());
 
-        Run cuda = run("verify", "--model", tiny().toString(), "--backend", "cuda");
-        assertEquals(2, cuda.exit());
-        assertTrue(cuda.err().contains("CUDA backend is not part of this build yet"), cuda.err());
+        Cuda.Availability gpu = Cuda.availability();
+        if (!gpu.available()) {
+            Run cuda = run("verify", "--model", tiny().toString(), "--backend", "cuda");
+            assertEquals(2, cuda.exit());
+            assertEquals("verify: --backend cuda needs an NVIDIA GPU: " + gpu.reason(), cuda.err().strip());
+        }
+        Path nowhere = dir.resolve("libnowhere.so");
+        Run library = run("verify", "--model", tiny().toString(), "--backend", "cuda", "--cuda-library", nowhere.toString());
+        assertEquals(2, library.exit());
+        assertEquals("verify: --backend cuda needs an NVIDIA GPU: the CUDA library " + nowhere.toAbsolutePath().normalize()
+                + " does not exist", library.err().strip());
+        Run misplaced = run("verify", "--model", tiny().toString(), "--cuda-library", nowhere.toString());
+        assertEquals(2, misplaced.exit());
+        assertTrue(misplaced.err().contains("--cuda-library applies to --backend cuda only"), misplaced.err());
 
         Run preset = run("checkpoint", "synth", "--preset", "gpt-oss-7b", "--out", dir.resolve("x").toString());
         assertEquals(2, preset.exit());

@@ -3,6 +3,9 @@ package dev.tessera.deploy.cli;
 import dev.tessera.worker.backend.Backend;
 import dev.tessera.worker.backend.CpuBackend;
 import dev.tessera.worker.backend.ScalarBackend;
+import dev.tessera.worker.backend.cuda.Cuda;
+import dev.tessera.worker.backend.cuda.CudaBackend;
+import dev.tessera.worker.backend.cuda.CudaException;
 import dev.tessera.worker.sim.LatencyModel;
 import dev.tessera.worker.sim.Simulation;
 import java.nio.file.Path;
@@ -17,7 +20,8 @@ import picocli.CommandLine.Option;
 public final class BackendOptions {
 
     @Option(names = "--backend", defaultValue = "cpu",
-            description = "cpu (Vector API, multi-threaded), scalar (plain loops, the reference), cuda, or sim (worker and "
+            description = "cpu (Vector API, multi-threaded), scalar (plain loops, the reference), cuda (the first NVIDIA "
+                    + "GPU), or sim (worker and "
                     + "up only: simulated stages that read no weights and do no math; each step takes the time of "
                     + "--sim-latency and yields deterministic stand-in tokens; everything measured is SIMULATED). "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -26,6 +30,11 @@ public final class BackendOptions {
     @Option(names = "--threads", defaultValue = "0",
             description = "CPU threads per backend; 0 uses every core. Default: ${DEFAULT-VALUE}.")
     int threads;
+
+    @Option(names = "--cuda-library", paramLabel = "PATH",
+            description = "With --backend cuda: the CUDA library to load instead of the one packaged with Tessera (or named "
+                    + "by " + Cuda.LIBRARY_ENV + ").")
+    Path cudaLibrary;
 
     @Option(names = "--sim-latency", paramLabel = "A,B,C",
             description = "With --backend sim: a step of the whole model takes A ms + B ms per token + C ms per sequence "
@@ -64,15 +73,30 @@ public final class BackendOptions {
     /** A factory of fresh backends (one per stage); fails at once, in one sentence, for a backend that cannot run. */
     public Supplier<Backend> factory() {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (cudaLibrary != null && !"cuda".equals(backend))
+            throw new IllegalArgumentException("--cuda-library applies to --backend cuda only");
         return switch (backend) {
             case "cpu" -> () -> new CpuBackend(n);
             case "scalar" -> ScalarBackend::new;
-            case "cuda" -> throw new IllegalArgumentException(
-                    "the CUDA backend is not part of this build yet; use --backend cpu");
+            case "cuda" -> {
+                Cuda cuda = cuda();
+                yield () -> new CudaBackend(cuda, 0);
+            }
             case "sim" -> throw new IllegalArgumentException(
                     "--backend sim simulates serving stages (worker, up) and computes nothing; this command needs cpu or scalar");
             default -> throw new IllegalArgumentException("unknown backend '" + backend + "': use cpu, scalar, cuda or sim");
         };
+    }
+
+    /** The CUDA library, checked to have a device; a missing one fails at once, in one sentence. */
+    private Cuda cuda() {
+        Cuda.Availability a = cudaLibrary != null ? Cuda.availability(cudaLibrary) : Cuda.availability();
+        if (!a.available()) throw new IllegalArgumentException("--backend cuda needs an NVIDIA GPU: " + a.reason());
+        try {
+            return cudaLibrary != null ? Cuda.open(cudaLibrary) : Cuda.load();
+        } catch (CudaException e) {
+            throw new IllegalArgumentException("--backend cuda needs an NVIDIA GPU: " + e.getMessage());
+        }
     }
 
     public String describe() {

@@ -71,6 +71,13 @@ public interface Backend extends AutoCloseable {
     /** Copies an activation matrix to the host. */
     float[] download(Activations a);
 
+    /**
+     * Gives back an activation matrix from {@link #allocate} or {@link #upload} that the caller no longer uses; it must
+     * not be used afterwards. Backends whose activations live on the Java heap leave it to the garbage collector (the
+     * default does nothing); a device backend reuses the memory for the next step's activations.
+     */
+    default void release(Activations a) {}
+
     KvCache allocateKv(int layers, int blocks, int blockSize, int kvHeads, int headDim);
 
     /** {@code out[t] = table[tokens[t]]}. */

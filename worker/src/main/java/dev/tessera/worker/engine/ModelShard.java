@@ -85,16 +85,28 @@ public final class ModelShard implements StageModel {
     @Override
     public int hiddenWidth() { return config.hiddenSize(); }
 
-    /** Runs one step through this shard's layers. */
+    /**
+     * Runs one step through this shard's layers. Every activation it allocates is given back to the backend
+     * ({@link Backend#release}) before it returns or throws, so a device backend reuses them the next step.
+     */
     @Override
     public ShardOutput forward(ShardStep step) {
         StepLayout at = StepLayout.of(step, spec, isFirst());
+        List<Activations> temporaries = new ArrayList<>();
+        try {
+            return forward(step, at, temporaries);
+        } finally {
+            for (Activations a : temporaries) backend.release(a);
+        }
+    }
+
+    private ShardOutput forward(ShardStep step, StepLayout at, List<Activations> temporaries) {
         int tokens = at.tokens(), h = config.hiddenSize();
         Map<Integer, float[]> trace = step.trace() ? new HashMap<>() : null;
 
         Activations x;
         if (isFirst()) {
-            x = backend.allocate(tokens, h);
+            x = held(temporaries, backend.allocate(tokens, h));
             backend.embed(at.tokenIds(), embedding, x);
             if (trace != null) trace.put(0, backend.download(x));
         } else {
@@ -102,15 +114,15 @@ public final class ModelShard implements StageModel {
                 throw new IllegalArgumentException("stage " + spec.firstLayer() + ".." + spec.lastLayer()
                         + " needs hidden states [" + tokens + ", " + h + "] from the previous stage, got "
                         + (step.hidden() == null ? "none" : "[" + step.hidden().tokens() + ", " + step.hidden().width() + "]"));
-            x = backend.upload(step.hidden().toFloats(), tokens, h);
+            x = held(temporaries, backend.upload(step.hidden().toFloats(), tokens, h));
         }
 
-        Activations normed = backend.allocate(tokens, h);
-        Activations q = backend.allocate(tokens, config.qWidth());
-        Activations k = backend.allocate(tokens, config.kvWidth());
-        Activations v = backend.allocate(tokens, config.kvWidth());
-        Activations attn = backend.allocate(tokens, config.qWidth());
-        Activations delta = backend.allocate(tokens, h);
+        Activations normed = held(temporaries, backend.allocate(tokens, h));
+        Activations q = held(temporaries, backend.allocate(tokens, config.qWidth()));
+        Activations k = held(temporaries, backend.allocate(tokens, config.kvWidth()));
+        Activations v = held(temporaries, backend.allocate(tokens, config.kvWidth()));
+        Activations attn = held(temporaries, backend.allocate(tokens, config.qWidth()));
+        Activations delta = held(temporaries, backend.allocate(tokens, h));
         float scale = (float) (1.0 / Math.sqrt(config.headDim()));
         for (int i = 0; i < layers.size(); i++) {
             LayerWeights w = layers.get(i);
@@ -144,14 +156,19 @@ public final class ModelShard implements StageModel {
         float[] logits = null;
         List<ShardOutput.Sampled> sampled = new ArrayList<>();
         if (rows.length > 0) {
-            Activations picked = backend.allocate(rows.length, h);
+            Activations picked = held(temporaries, backend.allocate(rows.length, h));
             backend.gather(normed, rows, picked);
-            Activations out = backend.allocate(rows.length, config.vocabSize());
+            Activations out = held(temporaries, backend.allocate(rows.length, config.vocabSize()));
             backend.linear(picked, unembedding, null, out);
             logits = backend.download(out);
             sampled = sample(step, at, rows, logits);
         }
         return new ShardOutput(null, logits, rows.length, sampled, trace);
+    }
+
+    private static Activations held(List<Activations> temporaries, Activations a) {
+        temporaries.add(a);
+        return a;
     }
 
     private List<ShardOutput.Sampled> sample(ShardStep step, StepLayout at, int[] rows, float[] logits) {
@@ -169,6 +186,7 @@ public final class ModelShard implements StageModel {
 
     @Override
     public void close() {
-        // Weights are views of the mapped checkpoint, closed with it; the KV cache goes with the backend.
+        // Weights are views of the mapped checkpoint, closed with it (or device copies, freed with the backend, as is
+        // the KV cache).
     }
 }
