@@ -12,9 +12,10 @@
  * read of another thread's shared-memory write can go unnoticed here), memory coalescing, speed. Those are for the
  * GPU machine.
  *
- * __shared__ variables become thread_local statics: one copy per OS thread, reused by each block in turn, which is
- * exactly one block's worth since blocks do not overlap. Atomics are plain read-modify-writes, since fibers never
- * switch inside one.
+ * Launches from different OS threads take turns (one process-wide lock), so the thread and block indices are plain
+ * globals and __shared__ variables plain statics: one copy, reused by each block in turn, which is exactly one
+ * block's worth since blocks never overlap. (Thread-local ones cost a TLS lookup per access from a shared library,
+ * which was most of the emulation's time.) Atomics are plain read-modify-writes, since fibers never switch inside one.
  */
 #ifndef TESSERA_HOST_EMULATION_H
 #define TESSERA_HOST_EMULATION_H
@@ -35,7 +36,7 @@ struct float2 { float x, y; };
 
 namespace tc_emu {
 
-extern thread_local dim3 thread_idx, block_idx, block_dim, grid_dim;
+extern dim3 thread_idx, block_idx, block_dim, grid_dim;
 
 /* Runs body once for every thread of every block, as described above. Fails fatally on a deadlock. */
 void launch(const char *kernel, dim3 grid, dim3 block, const std::function<void()> &body);
@@ -70,7 +71,7 @@ inline int lane() { return static_cast<int>(thread_idx.x % 32); }
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+#define __shared__ static
 
 inline void __syncthreads() { tc_emu::sync_block(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { tc_emu::sync_warp(); }

@@ -52,8 +52,10 @@ f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *
         float b = bias != nullptr ? bias[o] : 0.0f;
 #pragma unroll
         for (int j = 0; j < kTokenTile; j++) {
-            float sum = tc_warp_sum(acc[j]);  // every lane takes part, also for rows past the tile
-            if (lane == 0 && j < tile) y[(size_t)(t0 + j) * out_features + o] = sum + b;
+            if (j < tile) {  // the same for every lane: the whole warp takes part in each sum
+                float sum = tc_warp_sum(acc[j]);
+                if (lane == 0) y[(size_t)(t0 + j) * out_features + o] = sum + b;
+            }
         }
     }
 }

@@ -163,8 +163,9 @@ moe_gate_up(const float *__restrict__ x, int hidden, int intermediate, int top_k
         }
 #pragma unroll
         for (int j = 0; j < kGateUpTile; j++) {
+            if (j >= tile) continue;  // the same for every lane of the warp
             float gs = tc_warp_sum(gate[j]), us = tc_warp_sum(up[j]);
-            if (lane == 0 && j < tile) {
+            if (lane == 0) {
                 float gv = fminf(gs + bias[gate_row], limit);
                 float uv = fmaxf(-limit, fminf(us + bias[up_row], limit));
                 act[(size_t)list[p0 + j] * intermediate + u] = gv * (1.0f / (1.0f + expf(-alpha * gv))) * (uv + 1.0f);
@@ -198,8 +199,9 @@ moe_down(const float *__restrict__ act, int hidden, int intermediate, const uint
         }
 #pragma unroll
         for (int j = 0; j < kDownTile; j++) {
+            if (j >= tile) continue;  // the same for every lane of the warp
             float sum = tc_warp_sum(acc[j]);
-            if (lane == 0 && j < tile) y[(size_t)list[p0 + j] * hidden + r] = sum + bias[row];
+            if (lane == 0) y[(size_t)list[p0 + j] * hidden + r] = sum + bias[row];
         }
     }
 }

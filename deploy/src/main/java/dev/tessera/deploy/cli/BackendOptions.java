@@ -36,6 +36,11 @@ public final class BackendOptions {
                     + "by " + Cuda.LIBRARY_ENV + ").")
     Path cudaLibrary;
 
+    @Option(names = "--activations", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "Precision of activations and the KV cache: fp32 (every backend; the mode verification runs in). "
+                    + "bf16 is the planned fast mode of the CUDA backend and is not built yet. Default: ${DEFAULT-VALUE}.")
+    String activations;
+
     @Option(names = "--sim-latency", paramLabel = "A,B,C",
             description = "With --backend sim: a step of the whole model takes A ms + B ms per token + C ms per sequence "
                     + "(a stage takes the share of layers it holds). Default: calibrated from the CPU engine (see "
@@ -46,6 +51,9 @@ public final class BackendOptions {
             description = "With --backend sim and no --model: the model shape to simulate (gpt-oss-120b, gpt-oss-20b, demo "
                     + "or tiny). Default: " + Simulation.DEFAULT_PRESET + ".")
     String simPreset;
+
+    /** Whether {@code --backend cuda} was chosen. */
+    public boolean cuda() { return "cuda".equals(backend); }
 
     /** Whether {@code --backend sim} was chosen. */
     public boolean simulated() { return "sim".equals(backend); }
@@ -75,11 +83,17 @@ public final class BackendOptions {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         if (cudaLibrary != null && !"cuda".equals(backend))
             throw new IllegalArgumentException("--cuda-library applies to --backend cuda only");
+        switch (activations) {
+            case "fp32" -> {}
+            case "bf16" -> throw new IllegalArgumentException("bf16 activations are not built yet: every backend computes "
+                    + "activations and the KV cache in float32 (--activations fp32)");
+            default -> throw new IllegalArgumentException("unknown --activations '" + activations + "': use fp32 or bf16");
+        }
         return switch (backend) {
             case "cpu" -> () -> new CpuBackend(n);
             case "scalar" -> ScalarBackend::new;
             case "cuda" -> {
-                Cuda cuda = cuda();
+                Cuda cuda = cudaLibrary();
                 yield () -> new CudaBackend(cuda, 0);
             }
             case "sim" -> throw new IllegalArgumentException(
@@ -89,7 +103,7 @@ public final class BackendOptions {
     }
 
     /** The CUDA library, checked to have a device; a missing one fails at once, in one sentence. */
-    private Cuda cuda() {
+    private Cuda cudaLibrary() {
         Cuda.Availability a = cudaLibrary != null ? Cuda.availability(cudaLibrary) : Cuda.availability();
         if (!a.available()) throw new IllegalArgumentException("--backend cuda needs an NVIDIA GPU: " + a.reason());
         try {

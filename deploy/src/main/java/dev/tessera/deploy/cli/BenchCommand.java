@@ -1,6 +1,10 @@
 package dev.tessera.deploy.cli;
 
+import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.backend.cuda.CudaBackend;
 import dev.tessera.worker.bench.EngineBench;
+import dev.tessera.worker.checkpoint.SyntheticCheckpoint;
+import dev.tessera.worker.engine.SyntheticWeights;
 import dev.tessera.worker.checkpoint.Checkpoint;
 import dev.tessera.worker.engine.BlockPool;
 import dev.tessera.worker.engine.LocalPipeline;
@@ -12,6 +16,7 @@ import java.time.LocalDate;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,25 +26,28 @@ public final class BenchCommand {
 
     @Command(name = "engine", mixinStandardHelpOptions = true,
             description = {"The engine's own speed in one process: prefill tokens/s, decode tokens/s at each batch size, "
-                    + "the weight bytes each decode step streams, and the machine's memory read bandwidth measured in the "
-                    + "same run. Without --model, a synthetic checkpoint of --preset (cut to --layers) is written once "
-                    + "under models/ and reused."})
+                    + "the weight bytes each decode step streams, and the bandwidth of the memory they stream from "
+                    + "measured in the same run, so every batch size is stated as a fraction of its own ceiling. "
+                    + "Without --model, the CPU backends write a synthetic checkpoint of --preset (cut to --layers) once "
+                    + "under models/ and reuse it; --backend cuda generates the preset's weights on the device instead "
+                    + "(every layer unless --layers cuts it), so the full gpt-oss-120b shape needs no 61 GB file."})
     public static final class Engine implements Callable<Integer> {
 
         @Mixin
         BenchModelOptions models;
 
-        @Option(names = "--batches", split = ",", defaultValue = "1,16", description = "Decode batch sizes. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--batches", split = ",",
+                description = "Decode batch sizes. Default: 1,16 on the CPU, 1,8,64,256 with --backend cuda.")
         List<Integer> batches;
 
-        @Option(names = "--prefill-tokens", defaultValue = "128", description = "Prompt length for prefill. Default: ${DEFAULT-VALUE}.")
-        int prefillTokens;
+        @Option(names = "--prefill-tokens", description = "Prompt length for prefill. Default: 128 on the CPU, 2048 with --backend cuda.")
+        Integer prefillTokens;
 
         @Option(names = "--decode-steps", defaultValue = "16", description = "Timed decode steps per batch size. Default: ${DEFAULT-VALUE}.")
         int decodeSteps;
 
         @Option(names = "--bandwidth-bytes", defaultValue = "1073741824",
-                description = "Buffer read to measure memory bandwidth. Default: ${DEFAULT-VALUE}.")
+                description = "Buffer read (or, on a GPU, copied) to measure memory bandwidth. Default: ${DEFAULT-VALUE}.")
         long bandwidthBytes;
 
         @Mixin
@@ -47,27 +55,67 @@ public final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Path dir = models.resolve();
-            ModelConfig config = ModelConfig.load(dir);
+            boolean cuda = backend.cuda();
+            EngineBench.Options options = new EngineBench.Options(
+                    prefillTokens != null ? prefillTokens : cuda ? 2048 : 128, decodeSteps,
+                    batches != null ? batches : cuda ? List.of(1, 8, 64, 256) : List.of(1, 16), 16);
+            Supplier<Backend> backends = backend.factory();
             int threads = backend.threads > 0 ? backend.threads : Runtime.getRuntime().availableProcessors();
-            try (Checkpoint ckpt = Checkpoint.open(dir)) {
-                System.out.printf(Locale.ROOT, "model %s: %d layers, hidden %d, %d experts, vocab %d, %.2f GB of weights; backend %s%n",
-                        dir, config.numLayers(), config.hiddenSize(), config.numExperts(), config.vocabSize(),
-                        ckpt.totalBytes() / 1e9, backend.describe());
-                EngineBench.Figures f = EngineBench.run(ckpt, config, backend.factory(), new EngineBench.Options(
-                        prefillTokens, decodeSteps, batches, 16, threads, bandwidthBytes), System.out::println);
-                System.out.println();
-                System.out.printf(Locale.ROOT, "machine: %s, %d cores; %s%n", cpuModel(), Runtime.getRuntime().availableProcessors(), LocalDate.now());
-                System.out.println("| measure | value |");
-                System.out.println("|---|---|");
-                System.out.printf(Locale.ROOT, "| memory read bandwidth (%d threads) | %.2f GB/s |%n", threads, f.memoryBytesPerSecond() / 1e9);
-                System.out.printf(Locale.ROOT, "| prefill, %d-token prompt | %.1f tokens/s |%n", prefillTokens, f.prefillTokensPerSecond());
-                for (EngineBench.Decode d : f.decode())
-                    System.out.printf(Locale.ROOT, "| decode, batch %d | %.2f tokens/s; %.2f GB/s of weights = %.0f%% of memory bandwidth |%n",
-                            d.batch(), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9,
-                            100 * d.weightBytesPerSecond() / f.memoryBytesPerSecond());
+            EngineBench.MemoryProbe memory = cuda ? deviceMemory(backends, bandwidthBytes)
+                    : EngineBench.hostMemory(bandwidthBytes, threads);
+            EngineBench.Figures f;
+            ModelConfig config;
+            String machine;
+            if (cuda && models.generated()) {
+                SyntheticCheckpoint.Shape shape = models.generatedShape();
+                config = ModelConfig.parse(SyntheticCheckpoint.config(shape));
+                System.out.printf(Locale.ROOT, "model %s shape, weights generated on the device (seed %d): %d layers, hidden %d, "
+                                + "%d experts, vocab %d, %.2f GB of weights; backend %s%n", models.preset, shape.seed(),
+                        config.numLayers(), config.hiddenSize(), config.numExperts(), config.vocabSize(),
+                        shape.totalBytes() / 1e9, backend.describe());
+                f = EngineBench.run(b -> SyntheticWeights.on(b, shape.seed()), config, backends, options, memory, System.out::println);
+                machine = deviceName(backends);
+            } else {
+                Path dir = models.resolve();
+                config = ModelConfig.load(dir);
+                try (Checkpoint ckpt = Checkpoint.open(dir)) {
+                    System.out.printf(Locale.ROOT, "model %s: %d layers, hidden %d, %d experts, vocab %d, %.2f GB of weights; backend %s%n",
+                            dir, config.numLayers(), config.hiddenSize(), config.numExperts(), config.vocabSize(),
+                            ckpt.totalBytes() / 1e9, backend.describe());
+                    f = EngineBench.run(ckpt, config, backends, options, memory, System.out::println);
+                }
+                machine = cuda ? deviceName(backends) : cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores";
             }
+            System.out.println();
+            System.out.printf(Locale.ROOT, "machine: %s; %s%n", machine, LocalDate.now());
+            System.out.println("| measure | value |");
+            System.out.println("|---|---|");
+            System.out.printf(Locale.ROOT, "| %s | %.2f GB/s |%n", memory.describe(), f.memoryBytesPerSecond() / 1e9);
+            System.out.printf(Locale.ROOT, "| prefill, %d-token prompt | %.1f tokens/s |%n", options.prefillTokens(), f.prefillTokensPerSecond());
+            for (EngineBench.Decode d : f.decode())
+                System.out.printf(Locale.ROOT, "| decode, batch %d | %.2f tokens/s; %.1f MB of weights a step, ceiling %.0f tokens/s: "
+                                + "%.0f%% of it |%n", d.batch(), d.tokensPerSecond(), d.weightBytesPerStep() / 1e6,
+                        d.ceilingTokensPerSecond(f.memoryBytesPerSecond()),
+                        100 * d.tokensPerSecond() / d.ceilingTokensPerSecond(f.memoryBytesPerSecond()));
             return 0;
+        }
+
+        /** The device's copy bandwidth, measured on a backend of its own after the bench's. */
+        private static EngineBench.MemoryProbe deviceMemory(Supplier<Backend> backends, long bytes) {
+            return new EngineBench.MemoryProbe() {
+                public String describe() { return "device memory, copy bandwidth (read + write)"; }
+                public double bytesPerSecond() {
+                    try (CudaBackend b = (CudaBackend) backends.get()) {
+                        return b.copyBandwidth(bytes, 10);
+                    }
+                }
+            };
+        }
+
+        private static String deviceName(Supplier<Backend> backends) {
+            try (Backend b = backends.get()) {
+                return b.name();
+            }
         }
 
         static String cpuModel() {

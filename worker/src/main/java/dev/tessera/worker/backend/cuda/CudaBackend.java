@@ -2,6 +2,7 @@ package dev.tessera.worker.backend.cuda;
 
 import dev.tessera.worker.backend.AttentionBatch;
 import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.backend.WeightGenerator;
 import dev.tessera.worker.checkpoint.DType;
 import dev.tessera.worker.checkpoint.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +25,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Thread safety: as {@link Backend}, one driver thread at a time.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, WeightGenerator {
 
     /** A bf16 matrix {@code [rows, cols]} in device memory. */
     public record DeviceMatrix(long address, int rows, int cols) implements Matrix {}
@@ -116,6 +117,70 @@ public final class CudaBackend implements Backend {
         int count = gateUpBlocks.dim(0), intermediate = gateUpBlocks.dim(1) / 2, hidden = gateUpBlocks.dim(2) * 32;
         return new DeviceExperts(copy(gateUpBlocks), copy(gateUpScales), floats(gateUpBias),
                 copy(downBlocks), copy(downScales), floats(downBias), count, hidden, intermediate);
+    }
+
+    // ---- weights made on the device (benchmarks of full-size shapes) ----------------------------------------------
+
+    @Override
+    public Matrix uniformMatrix(long seed, int rows, int cols, float scale) {
+        long n = (long) rows * cols;
+        long d = memory.take(2 * n);
+        ctx.bf16FillUniform(d, n, seed, scale);
+        return new DeviceMatrix(d, rows, cols);
+    }
+
+    @Override
+    public Experts randomExperts(long seed, int count, int intermediate, int hidden, int gateUpScaleBase,
+                                 int downScaleBase, Tensor gateUpBias, Tensor downBias) {
+        if (hidden % 32 != 0 || intermediate % 32 != 0)
+            throw new IllegalArgumentException("MXFP4 experts need hidden and intermediate widths that are multiples of 32, got "
+                    + hidden + " and " + intermediate);
+        long gateUpGroups = (long) count * 2 * intermediate * (hidden / 32);
+        long downGroups = (long) count * hidden * (intermediate / 32);
+        long gateUpBlocks = randomBytes(seed, 16 * gateUpGroups, 0, 255);
+        long gateUpScales = randomScales(seed + 1, gateUpGroups, gateUpScaleBase);
+        long downBlocks = randomBytes(seed + 2, 16 * downGroups, 0, 255);
+        long downScales = randomScales(seed + 3, downGroups, downScaleBase);
+        require(gateUpBias, DType.BF16, 2);
+        require(downBias, DType.BF16, 2);
+        return new DeviceExperts(gateUpBlocks, gateUpScales, floats(gateUpBias), downBlocks, downScales,
+                floats(downBias), count, hidden, intermediate);
+    }
+
+    private long randomBytes(long seed, long n, int lo, int hi) {
+        long d = memory.take(n);
+        ctx.u8FillUniform(d, n, seed, lo, hi);
+        return d;
+    }
+
+    /** E8M0 scales uniform in base − 1 .. base + 1, kept in 1..254 (255 is the format's NaN). */
+    private long randomScales(long seed, long n, int base) {
+        return randomBytes(seed, n, Math.max(1, base - 1), Math.min(254, base + 1));
+    }
+
+    /**
+     * The device's copy bandwidth: {@code bytes} copied device to device, best of {@code passes}, counting the bytes
+     * read and the bytes written (as a weight stream's reads are counted against it).
+     */
+    public double copyBandwidth(long bytes, int passes) {
+        long half = Math.max(1, bytes / 2);
+        long src = memory.take(half), dst = memory.take(half);
+        try {
+            ctx.zero(src, half);
+            ctx.copyOnDevice(dst, src, half);  // first touch
+            ctx.synchronize();
+            double best = 0;
+            for (int p = 0; p < passes; p++) {
+                long start = System.nanoTime();
+                ctx.copyOnDevice(dst, src, half);
+                ctx.synchronize();
+                best = Math.max(best, 2.0 * half / ((System.nanoTime() - start) / 1e9));
+            }
+            return best;
+        } finally {
+            memory.release(src);
+            memory.release(dst);
+        }
     }
 
     private static void require(Tensor t, DType dtype, int rank) {
