@@ -5,6 +5,7 @@
 #include "tc_internal.h"
 
 #include <cstdio>
+#include <dlfcn.h>
 #include <new>
 
 namespace {
@@ -37,6 +38,11 @@ tc_status tc_launched(const char *op) { return from_cuda(cudaGetLastError(), op)
 extern "C" tc_status tc_device_count(int *count) {
     TC_REQUIRE(count != nullptr, "tc_device_count: count is null");
     *count = 0;
+    // NOTE: without a driver the runtime reports an "insufficient" one; say plainly that there is none.
+    void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (driver == nullptr)
+        return tc_fail(TC_NO_DEVICE, "tc_device_count: no NVIDIA driver on this machine (libcuda.so.1 is not on the loader's path)");
+    dlclose(driver);
     cudaError_t err = cudaGetDeviceCount(count);
     if (err != cudaSuccess) {
         *count = 0;

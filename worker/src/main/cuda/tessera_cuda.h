@@ -111,7 +111,8 @@ tc_status tc_f32_bf16w_embedding(tc_context *ctx, const int32_t *d_tokens, int n
 tc_status tc_f32_rmsnorm(tc_context *ctx, const float *d_x, const float *d_gain, int rows, int cols, float eps,
                          float *d_out);
 
-/* d_y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]; d_bias may be null. W is bf16 [out_features, in_features]. */
+/* d_y[t, o] = sum_i x[t, i] * W[o, i] + bias[o]; d_bias may be null. W is bf16 [out_features, in_features]; d_y must
+ * not alias d_x. */
 tc_status tc_f32_bf16w_linear(tc_context *ctx, const float *d_x, int rows, int in_features, const uint16_t *d_w,
                               int out_features, const float *d_bias, float *d_y);
 
@@ -155,7 +156,7 @@ size_t tc_attention_workspace_bytes(int tokens, int heads, int max_keys);
  * its tokens. W1 blocks are [experts, 2·intermediate, hidden/32, 16], scales [experts, 2·intermediate, hidden/32];
  * W2 blocks [experts, hidden, intermediate/32, 16], scales [experts, hidden, intermediate/32]; two E2M1 codes a
  * byte, the low nibble first. hidden and intermediate must be multiples of 32; top_k at most 8; experts at most 1024.
- * d_workspace: tc_moe_workspace_bytes(tokens, experts, top_k, intermediate, hidden) bytes.
+ * d_workspace: tc_moe_workspace_bytes(tokens, experts, top_k, intermediate, hidden) bytes. d_out must not alias d_x.
  */
 tc_status tc_f32_mxfp4w_moe(tc_context *ctx, const float *d_x, int tokens, int hidden, int intermediate, int experts,
                             int top_k, const uint16_t *d_router_w, const float *d_router_bias,
