@@ -70,6 +70,28 @@ public final class ModelShard implements StageModel {
         return new ModelShard(config, spec, backend, embedding, layers, norm, head);
     }
 
+    /**
+     * The bytes of the weights a shard of layers {@code [first, last)} binds, as the checkpoint stores them: the
+     * embedding on the first shard, each layer's tensors, the final norm and the unembedding on the last.
+     */
+    public static long weightBytes(Checkpoint ckpt, ModelConfig config, int first, int last) {
+        long bytes = 0;
+        for (String name : ckpt.names()) {
+            boolean mine;
+            if (name.startsWith("model.layers.")) {
+                int dot = name.indexOf('.', "model.layers.".length());
+                int layer = Integer.parseInt(name.substring("model.layers.".length(), dot));
+                mine = layer >= first && layer < last;
+            } else if (name.equals("model.embed_tokens.weight")) {
+                mine = first == 0;
+            } else {
+                mine = last == config.numLayers();  // model.norm.weight, lm_head.weight
+            }
+            if (mine) bytes += ckpt.tensor(name).data().byteSize();
+        }
+        return bytes;
+    }
+
     public ModelConfig config() { return config; }
 
     @Override

@@ -96,7 +96,9 @@ public final class StageService extends StageGrpc.StageImplBase implements AutoC
                 || shard.spec().kvBlocks() != identity.kvBlocks() || shard.spec().kvBlockSize() != identity.kvBlockSize()
                 || shard.hiddenWidth() != identity.hiddenSize())
             throw new IllegalArgumentException("shard " + shard.spec() + " does not match stage " + identity);
-        backend = switch (backendName) {
+        // NOTE: by prefix: a backend's name may say more ("cuda (NVIDIA H100 80GB HBM3)").
+        String kind = backendName.split("[ (-]", 2)[0];
+        backend = switch (kind) {
             case "cpu", "scalar" -> Backend.BACKEND_CPU;
             case "cuda" -> Backend.BACKEND_CUDA;
             case "sim" -> Backend.BACKEND_SIM;

@@ -7,6 +7,8 @@ import dev.tessera.proto.v1.WorkerInfo;
 import dev.tessera.proto.v1.WorkerState;
 import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.backend.cuda.Cuda;
+import dev.tessera.worker.backend.cuda.CudaBackend;
 import dev.tessera.worker.checkpoint.Checkpoint;
 import dev.tessera.worker.engine.HiddenStates;
 import dev.tessera.worker.engine.ModelShard;
@@ -111,11 +113,15 @@ public final class Worker implements AutoCloseable {
         if (layers.last() > model.numLayers())
             throw new IllegalArgumentException("worker " + id + ": layer range " + layers + " exceeds the "
                     + model.numLayers() + " layers" + where);
-        int kvBlocks = config.kvBlocksFor(layers.count(), model.numKvHeads(), model.headDim());
+        if (sim == null) {
+            checkpoint = Checkpoint.open(dir);
+            // NOTE: made before the KV pool is sized: on a device, the pool takes what the weights leave free.
+            backend = config.backend().get();
+        }
+        int kvBlocks = kvBlocks(model);
         ShardSpec spec = new ShardSpec(layers.first(), layers.last(), kvBlocks, config.kvBlockSize());
         StageIdentity identity;
         if (sim == null) {
-            checkpoint = Checkpoint.open(dir);
             identity = StageIdentity.of(id, modelName(dir), ModelFingerprint.of(dir, checkpoint), model, spec,
                     maxContextTokens(dir, model), config.maxBatchTokens(), config.backendDescription());
         } else {
@@ -139,7 +145,6 @@ public final class Worker implements AutoCloseable {
         long loadStart = System.nanoTime();
         String backendName;
         if (sim == null) {
-            backend = config.backend().get();
             shard = ModelShard.load(checkpoint, model, spec, backend);
             backendName = backend.name();
         } else {
@@ -154,6 +159,34 @@ public final class Worker implements AutoCloseable {
         updateRegistration();
         log.info("worker {} ready on {} in {} ms", id, address(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
     }
+
+    /**
+     * The KV pool's blocks: {@code --kv-blocks} when given; else, on a CUDA device, what its free memory holds once
+     * this shard's weights are loaded, leaving {@link #DEVICE_FRACTION_LEFT_FREE} of the device for activations and
+     * workspaces; else the host budget of {@link WorkerConfig#kvBlocksFor}.
+     */
+    private int kvBlocks(ModelConfig model) {
+        if (config.kvBlocks() > 0 || !(backend instanceof CudaBackend device))
+            return config.kvBlocksFor(layers.count(), model.numKvHeads(), model.headDim());
+        long perBlock = CudaBackend.kvBytesPerBlock(layers.count(), config.kvBlockSize(), model.numKvHeads(), model.headDim());
+        long weights = ModelShard.weightBytes(checkpoint, model, layers.first(), layers.last());
+        Cuda.MemoryInfo now = device.memoryInfo();
+        // NOTE: weights are counted as stored; on the device vectors and biases are float32, twice their bf16 bytes,
+        // which the 2% margin covers (they are well under 1% of a layer).
+        long afterWeights = now.freeBytes() - weights - weights / 50;
+        int blocks = CudaBackend.kvBlocksThatFit(new Cuda.MemoryInfo(Math.max(0, afterWeights), now.totalBytes()), perBlock,
+                DEVICE_FRACTION_LEFT_FREE);
+        if (blocks < 1)
+            throw new IllegalArgumentException("worker " + config.workerId() + ": " + device.name() + " has " + now.freeBytes()
+                    + " bytes free; layers " + layers + " take " + weights + " bytes of weights and leave no room for a KV "
+                    + "block of " + perBlock + " bytes; hold fewer layers on this worker");
+        log.info("worker {}: {} MB free on {}, {} MB of weights to load: {} KV blocks of {} tokens", config.workerId(),
+                now.freeBytes() >> 20, device.name(), weights >> 20, blocks, config.kvBlockSize());
+        return blocks;
+    }
+
+    /** The share of a device's memory a worker leaves free after its weights and KV pool. */
+    static final double DEVICE_FRACTION_LEFT_FREE = 0.1;
 
     /** This worker as Info reports it now. */
     public WorkerInfo info() { return service.info(); }
