@@ -37,7 +37,9 @@ if [ "$which" != host ]; then
     lib="$out/libtessera_cuda.so"
     if ! fresh "$lib"; then
       echo "cuda: nvcc $("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p') for sm_90a -> $lib"
-      "$nvcc" -std=c++17 -O3 -shared -Xcompiler -fPIC -arch=sm_90a -cudart static -lineinfo \
+      # sm_90a machine code for Hopper, and compute_90 PTX that newer GPUs' drivers compile at load
+      "$nvcc" -std=c++17 -O3 -shared -Xcompiler -fPIC -gencode arch=compute_90a,code=sm_90a \
+        -gencode arch=compute_90,code=compute_90 -cudart static -lineinfo \
         -Xcompiler -Wall -I"$src" "${shared[@]}" "$src/device_runtime.cu" -o "$lib.tmp"
       mv "$lib.tmp" "$lib"
     fi

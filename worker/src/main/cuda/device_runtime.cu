@@ -5,6 +5,7 @@
 #include "tc_internal.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <dlfcn.h>
 #include <new>
 
@@ -13,11 +14,21 @@ namespace {
 tc_status from_cuda(cudaError_t err, const char *op) {
     if (err == cudaSuccess) return TC_OK;
     tc_status status = TC_CUDA_ERROR;
-    if (err == cudaErrorMemoryAllocation) status = TC_OUT_OF_MEMORY;
-    if (err == cudaErrorNoDevice || err == cudaErrorInsufficientDriver || err == cudaErrorStubLibrary
-        || err == cudaErrorInvalidDevice)
-        status = TC_NO_DEVICE;
-    cudaGetLastError();  // clear a sticky-free error so the next call starts clean
+    switch (err) {
+        case cudaErrorMemoryAllocation: status = TC_OUT_OF_MEMORY; break;
+        case cudaErrorNoDevice: case cudaErrorInsufficientDriver: case cudaErrorStubLibrary: case cudaErrorInvalidDevice:
+            status = TC_NO_DEVICE;
+            break;
+        // NOTE: these are sticky: the context is corrupt and every later call fails the same way; no retry helps.
+        case cudaErrorIllegalAddress: case cudaErrorMisalignedAddress: case cudaErrorLaunchFailure:
+        case cudaErrorIllegalInstruction: case cudaErrorInvalidAddressSpace: case cudaErrorInvalidPc:
+        case cudaErrorHardwareStackError: case cudaErrorAssert: case cudaErrorECCUncorrectable:
+        case cudaErrorLaunchTimeout: case cudaErrorDevicesUnavailable:
+            status = TC_DEVICE_LOST;
+            break;
+        default: break;
+    }
+    cudaGetLastError();  // clears a non-sticky error, so the next call starts clean (a sticky one stays)
     return tc_fail(status, "%s: %s (%s)", op, cudaGetErrorString(err), cudaGetErrorName(err));
 }
 
@@ -33,7 +44,20 @@ tc_status use(tc_context *ctx, const char *op) {
 
 extern "C" int tc_is_host_build(void) { return 0; }
 
-tc_status tc_launched(const char *op) { return from_cuda(cudaGetLastError(), op); }
+/* TESSERA_CUDA_SYNC=1: wait for every launch, so that a kernel's fault is reported by the kernel's own op. */
+bool sync_every_launch() {
+    static const bool sync = [] {
+        const char *v = std::getenv("TESSERA_CUDA_SYNC");
+        return v != nullptr && v[0] == '1';
+    }();
+    return sync;
+}
+
+tc_status tc_launched(const char *op) {
+    tc_status s = from_cuda(cudaGetLastError(), op);
+    if (s == TC_OK && sync_every_launch()) s = from_cuda(cudaDeviceSynchronize(), op);
+    return s;
+}
 
 extern "C" tc_status tc_device_count(int *count) {
     TC_REQUIRE(count != nullptr, "tc_device_count: count is null");

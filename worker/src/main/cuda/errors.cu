@@ -18,6 +18,7 @@ extern "C" const char *tc_status_name(tc_status status) {
         case TC_OUT_OF_MEMORY: return "TC_OUT_OF_MEMORY";
         case TC_CUDA_ERROR: return "TC_CUDA_ERROR";
         case TC_INTERNAL: return "TC_INTERNAL";
+        case TC_DEVICE_LOST: return "TC_DEVICE_LOST";
     }
     return "TC_UNKNOWN_STATUS";
 }

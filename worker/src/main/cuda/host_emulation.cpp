@@ -213,6 +213,12 @@ void launch(const char *kernel, dim3 grid, dim3 block, const std::function<void(
 
 void sync_block() { wait_at(State::AtBlockBarrier); }
 
+void misaligned(const void *address) {
+    char what[96];
+    std::snprintf(what, sizeof what, "a 16-byte load from %p, which is not 16-byte aligned (a fault on a GPU)", address);
+    fatal(what);
+}
+
 void sync_warp() { wait_at(State::AtWarpBarrier); }
 
 uint64_t shuffle_bits(uint64_t v, int src_lane) {

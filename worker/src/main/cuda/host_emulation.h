@@ -59,6 +59,9 @@ template <typename T> inline T shuffle(T v, int src_lane) {
 
 inline int lane() { return static_cast<int>(thread_idx.x % 32); }
 
+/* Fails, naming the kernel, on a 16-byte load from an address that is not 16-byte aligned. */
+[[noreturn]] void misaligned(const void *address);
+
 }  // namespace tc_emu
 
 #define threadIdx (::tc_emu::thread_idx)

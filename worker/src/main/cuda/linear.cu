@@ -12,15 +12,15 @@ namespace {
 
 constexpr int kTokenTile = 8;
 constexpr int kWarpsPerBlock = 8;
+constexpr unsigned kMaxTileRows = 4;
 
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *__restrict__ w, int out_features,
-                 const float *__restrict__ bias, float *__restrict__ y) {
+                 const float *__restrict__ bias, float *__restrict__ y, bool vectorised) {
     int lane = threadIdx.x % 32;
     int o = blockIdx.x * kWarpsPerBlock + threadIdx.x / 32;
     if (o >= out_features) return;  // the whole warp leaves together
     const uint16_t *wrow = w + (size_t)o * in;
-    bool vectorised = in % 8 == 0;
     for (int t0 = blockIdx.y * kTokenTile; t0 < rows; t0 += gridDim.y * kTokenTile) {
         int tile = rows - t0 < kTokenTile ? rows - t0 : kTokenTile;
         float acc[kTokenTile];
@@ -28,14 +28,14 @@ f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *
         for (int j = 0; j < kTokenTile; j++) acc[j] = 0.0f;
         if (vectorised) {
             for (int c = lane * 8; c < in; c += 32 * 8) {
-                uint4 packed = *reinterpret_cast<const uint4 *>(wrow + c);
+                uint4 packed = tc_load16<uint4>(wrow + c);
                 float wv[8] = {tc_bf16_lo(packed.x), tc_bf16_hi(packed.x), tc_bf16_lo(packed.y), tc_bf16_hi(packed.y),
                                tc_bf16_lo(packed.z), tc_bf16_hi(packed.z), tc_bf16_lo(packed.w), tc_bf16_hi(packed.w)};
 #pragma unroll
                 for (int j = 0; j < kTokenTile; j++) {
                     if (j < tile) {
-                        const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)(t0 + j) * in + c);
-                        float4 a = xr[0], b = xr[1];
+                        const float *xr = x + (size_t)(t0 + j) * in + c;
+                        float4 a = tc_load16<float4>(xr), b = tc_load16<float4>(xr + 4);
                         acc[j] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w
                                 + wv[4] * b.x + wv[5] * b.y + wv[6] * b.z + wv[7] * b.w;
                     }
@@ -65,9 +65,15 @@ f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *
 tc_status tc_launch_linear(tc_context *ctx, const float *x, int rows, int in_features, const uint16_t *w,
                            int out_features, const float *bias, float *y) {
     if (rows == 0) return TC_OK;
+    // NOTE: few token tiles per grid row: each warp then loops over the tiles with its weight row hot in L1/L2, so the
+    // matrix streams from memory about gridDim.y times a call, not once per 8 tokens (a 256-token decode step would
+    // otherwise read the 1.16 GB unembedding 32 times).
     unsigned tiles = tc_ceil_div(rows, kTokenTile);
-    dim3 grid(tc_ceil_div(out_features, kWarpsPerBlock), tiles > 65535 ? 65535 : tiles);
-    TC_LAUNCH(ctx, f32_bf16w_linear, grid, dim3(kWarpsPerBlock * 32), x, rows, in_features, w, out_features, bias, y);
+    dim3 grid(tc_ceil_div(out_features, kWarpsPerBlock), tiles > kMaxTileRows ? kMaxTileRows : tiles);
+    // 16-byte loads where rows are whole 16-byte units and both matrices start aligned; scalar loads otherwise.
+    bool vectorised = in_features % 8 == 0 && tc_aligned16(x) && tc_aligned16(w);
+    TC_LAUNCH(ctx, f32_bf16w_linear, grid, dim3(kWarpsPerBlock * 32), x, rows, in_features, w, out_features, bias, y,
+              vectorised);
     return tc_launched("tc_f32_bf16w_linear");
 }
 

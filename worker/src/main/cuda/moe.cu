@@ -59,7 +59,7 @@ __device__ __forceinline__ float twice_fp4(unsigned code) {
 
 /* The 32 weights of one MXFP4 group: 16 bytes, element 2b in the low nibble of byte b, 2b+1 in the high one. */
 __device__ __forceinline__ void dequantize_group(const uint8_t *blocks, unsigned scale_byte, float w[32]) {
-    uint4 packed = *reinterpret_cast<const uint4 *>(blocks);
+    uint4 packed = tc_load16<uint4>(blocks);
     unsigned words[4] = {packed.x, packed.y, packed.z, packed.w};
     float s = half_scale(scale_byte);
 #pragma unroll
@@ -74,11 +74,10 @@ __device__ __forceinline__ void dequantize_group(const uint8_t *blocks, unsigned
 }
 
 __device__ __forceinline__ float dot32(const float w[32], const float *x) {
-    const float4 *x4 = reinterpret_cast<const float4 *>(x);
     float sum = 0.0f;
 #pragma unroll
     for (int i = 0; i < 8; i++) {
-        float4 v = x4[i];
+        float4 v = tc_load16<float4>(x + 4 * i);
         sum += w[4 * i] * v.x + w[4 * i + 1] * v.y + w[4 * i + 2] * v.z + w[4 * i + 3] * v.w;
     }
     return sum;
@@ -239,6 +238,8 @@ extern "C" tc_status tc_f32_mxfp4w_moe(tc_context *ctx, const float *d_x, int to
                "tc_f32_mxfp4w_moe: experts=%d top_k=%d (at most %d experts, k at most %d)", experts, top_k, kMaxExperts,
                kMaxTopK);
     TC_REQUIRE(d_out != d_x, "tc_f32_mxfp4w_moe: out must not alias x");
+    TC_REQUIRE(tc_aligned16(d_x) && tc_aligned16(d_w1_blocks) && tc_aligned16(d_w2_blocks) && tc_aligned16(d_workspace),
+               "tc_f32_mxfp4w_moe: x, the expert blocks and the workspace must be 16-byte aligned");
     if (tokens == 0) return TC_OK;
     Layout at(tokens, experts, top_k, intermediate, hidden);
     char *ws = static_cast<char *>(d_workspace);

@@ -17,7 +17,7 @@
     ::tc_emu::launch(#kernel, (grid), (block), [&] { kernel(__VA_ARGS__); })
 #endif
 
-#define TC_ABI_VERSION 1
+#define TC_ABI_VERSION 2
 
 struct tc_context {
     int device;
@@ -44,6 +44,20 @@ tc_status tc_launch_linear(tc_context *ctx, const float *x, int rows, int in_fea
                            int out_features, const float *bias, float *y);
 
 /* ---- device helpers ---- */
+
+/*
+ * A 16-byte vector load (uint4, float4). The pointer must be 16-byte aligned: on a GPU a misaligned one is a fault
+ * that loses the context, so the host build checks every such load.
+ */
+template <typename T> static __device__ __forceinline__ T tc_load16(const void *p) {
+    static_assert(sizeof(T) == 16, "tc_load16 loads 16 bytes");
+#ifndef __CUDACC__
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0) tc_emu::misaligned(p);
+#endif
+    return *reinterpret_cast<const T *>(p);
+}
+
+static inline bool tc_aligned16(const void *p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 static __device__ __forceinline__ float tc_bf16(uint16_t bits) { return __uint_as_float((unsigned)bits << 16); }
 

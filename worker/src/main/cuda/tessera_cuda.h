@@ -14,6 +14,9 @@
  *  - Work is queued on the context's stream and runs in order; a function returns once the work is queued, except
  *    tc_copy_to_host and tc_synchronize, which wait for it. A failed kernel may report at the next call that waits.
  *  - A context is driven by one host thread at a time.
+ *  - A kernel's fault shows at a later call that waits, which then returns TC_DEVICE_LOST naming itself, not the
+ *    kernel. With TESSERA_CUDA_SYNC=1 in the environment every launch is waited for, so the fault names its kernel
+ *    (slow; for debugging).
  *
  * The library links the CUDA runtime statically and finds the driver (libcuda.so.1) when the first context is made,
  * so it loads on machines without one; tc_device_count then says why there is no device. The same sources also
@@ -36,7 +39,9 @@ typedef enum tc_status {
     TC_NO_DEVICE = 2,        /* no driver, or no CUDA device: the library loaded but cannot compute */
     TC_OUT_OF_MEMORY = 3,    /* device memory exhausted */
     TC_CUDA_ERROR = 4,       /* any other CUDA runtime error, named in tc_last_error() */
-    TC_INTERNAL = 5          /* a bug in this library */
+    TC_INTERNAL = 5,         /* a bug in this library */
+    TC_DEVICE_LOST = 6       /* a fault (an illegal address, a failed launch, an uncorrectable ECC error...) that
+                                leaves the process's CUDA context unusable: every later call fails; restart the process */
 } tc_status;
 
 /* One device, one stream and the scratch space of the ops that need it. Opaque. */

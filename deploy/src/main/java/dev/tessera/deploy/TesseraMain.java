@@ -9,6 +9,7 @@ import dev.tessera.deploy.cli.UpCommand;
 import dev.tessera.deploy.cli.VerifyCommand;
 import dev.tessera.deploy.cli.WorkerCommand;
 import dev.tessera.deploy.cli.ZooKeeperCommand;
+import dev.tessera.worker.backend.BackendLostException;
 import dev.tessera.worker.backend.cuda.CudaException;
 import dev.tessera.worker.checkpoint.CheckpointException;
 import java.io.IOException;
@@ -35,7 +36,7 @@ public final class TesseraMain {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
                     || e instanceof CheckpointException || e instanceof IOException || e instanceof UncheckedIOException
-                    || e instanceof CudaException) {  // e.g. out of device memory while loading weights
+                    || e instanceof CudaException || e instanceof BackendLostException) {  // e.g. out of device memory while loading weights
                 commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
                 return 2;
             }

@@ -89,7 +89,17 @@ public final class WorkerCommand implements Callable<Integer> {
                 info.getFirstLayer(), info.getLastLayer(), info.getKvCapacityBlocks(),
                 info.getSimulated() ? ", SIMULATED (" + info.getModel() + ", " + info.getLatencyModel() + ")" : "");
         System.out.flush();
+        String[] lostReason = {null};
+        worker.lost().thenAccept(reason -> {
+            lostReason[0] = reason;
+            stopped.countDown();
+        });
         stopped.await();
+        if (lostReason[0] != null) {
+            // NOTE: a non-zero status, so that a supervisor (systemd's Restart=on-failure) starts the worker again.
+            System.err.println("worker: its device is lost, so it left the cluster: " + lostReason[0]);
+            return 3;
+        }
         return 0;
     }
 }

@@ -8,6 +8,7 @@ import dev.tessera.proto.v1.StepErrorCode;
 import dev.tessera.proto.v1.StepInput;
 import dev.tessera.proto.v1.StepOutput;
 import dev.tessera.proto.v1.TokenLogprob;
+import dev.tessera.worker.backend.BackendLostException;
 import dev.tessera.worker.engine.Sampler;
 import dev.tessera.worker.engine.ShardOutput;
 import dev.tessera.worker.engine.StageModel;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +51,14 @@ final class StageCompute {
     private final Thread thread;
     private volatile StageModel shard;
     private volatile boolean stopping;
+
+    private volatile Consumer<String> onBackendLost;
+
+    /**
+     * Who to tell, from the compute thread, when a step finds the backend's device lost ({@link BackendLostException});
+     * the listener must return at once (the worker stops on a thread of its own).
+     */
+    void onBackendLost(Consumer<String> listener) { this.onBackendLost = listener; }
 
     StageCompute(StageIdentity id) {
         this.id = id;
@@ -132,6 +142,14 @@ final class StageCompute {
                 error = error(StepErrorCode.STEP_ERROR_CODE_RESOURCE_EXHAUSTED, in, "out of memory: " + e.getMessage());
             } catch (IllegalArgumentException e) {
                 error = error(StepErrorCode.STEP_ERROR_CODE_INVALID_STEP, in, e.getMessage());
+            } catch (BackendLostException e) {
+                log.error("stage {}: step {} lost the device: {}", id.workerId(), in.getStep(), e.getMessage());
+                error = error(StepErrorCode.STEP_ERROR_CODE_INTERNAL, in, "stage " + id.workerId() + " lost its device: "
+                        + e.getMessage());
+                // NOTE: the worker is told before this step's failure is answered; it stops on a thread of its own, so
+                // the answer still goes out, and the coordinator moves the step's requests to another replica.
+                Consumer<String> listener = onBackendLost;
+                if (listener != null) listener.accept(e.getMessage());
             } catch (RuntimeException | Error e) {
                 log.error("stage {}: step {} failed ({} sequences, {} tokens)", id.workerId(), in.getStep(),
                         plan.step().sequences().size(), plan.step().tokens(), e);

@@ -113,11 +113,11 @@ public final class Worker implements AutoCloseable {
         if (layers.last() > model.numLayers())
             throw new IllegalArgumentException("worker " + id + ": layer range " + layers + " exceeds the "
                     + model.numLayers() + " layers" + where);
-        if (sim == null) {
-            checkpoint = Checkpoint.open(dir);
-            // NOTE: made before the KV pool is sized: on a device, the pool takes what the weights leave free.
+        if (sim == null) checkpoint = Checkpoint.open(dir);
+        // NOTE: a device backend is made before the KV pool is sized, since the pool takes what the weights leave
+        // free on the device. Others are made after registering LOADING, so that a slow start shows as LOADING.
+        if (sim == null && config.kvBlocks() == 0 && config.backendDescription().startsWith("cuda"))
             backend = config.backend().get();
-        }
         int kvBlocks = kvBlocks(model);
         ShardSpec spec = new ShardSpec(layers.first(), layers.last(), kvBlocks, config.kvBlockSize());
         StageIdentity identity;
@@ -131,6 +131,7 @@ public final class Worker implements AutoCloseable {
                     config.maxBatchTokens(), Simulation.DEVICE).simulated(SimulatedShard.PAYLOAD_WIDTH, sim.latency().describe());
         }
         service = new StageService(identity, StageChannels.plaintext());
+        service.compute().onBackendLost(this::deviceLost);
         health = new HealthStatusManager();
         setHealth(ServingStatus.NOT_SERVING);
         server = listen(identity);
@@ -145,6 +146,7 @@ public final class Worker implements AutoCloseable {
         long loadStart = System.nanoTime();
         String backendName;
         if (sim == null) {
+            if (backend == null) backend = config.backend().get();
             shard = ModelShard.load(checkpoint, model, spec, backend);
             backendName = backend.name();
         } else {
@@ -166,7 +168,7 @@ public final class Worker implements AutoCloseable {
      * workspaces; else the host budget of {@link WorkerConfig#kvBlocksFor}.
      */
     private int kvBlocks(ModelConfig model) {
-        if (config.kvBlocks() > 0 || !(backend instanceof CudaBackend device))
+        if (!(backend instanceof CudaBackend device))
             return config.kvBlocksFor(layers.count(), model.numKvHeads(), model.headDim());
         long perBlock = CudaBackend.kvBytesPerBlock(layers.count(), config.kvBlockSize(), model.numKvHeads(), model.headDim());
         long weights = ModelShard.weightBytes(checkpoint, model, layers.first(), layers.last());
@@ -187,6 +189,22 @@ public final class Worker implements AutoCloseable {
 
     /** The share of a device's memory a worker leaves free after its weights and KV pool. */
     static final double DEVICE_FRACTION_LEFT_FREE = 0.1;
+
+    /**
+     * The backend's device is lost (a fault left its CUDA context unusable): this worker leaves the cluster at once, as
+     * a crashed one would (the coordinator moves its requests to other replicas), and {@link #lost()} completes with
+     * the reason so that the process can exit and be restarted. Called from the compute thread; returns at once.
+     */
+    private void deviceLost(String reason) {
+        if (!lost.complete(reason)) return;
+        log.error("worker {}: its device is lost ({}); leaving the cluster, restart the process", config.workerId(), reason);
+        Thread.ofPlatform().name("tessera-worker-lost").start(this::kill);
+    }
+
+    /** Completes, with the reason, once the backend's device is lost and the worker has begun to stop. */
+    public java.util.concurrent.CompletionStage<String> lost() { return lost.minimalCompletionStage(); }
+
+    private final java.util.concurrent.CompletableFuture<String> lost = new java.util.concurrent.CompletableFuture<>();
 
     /** This worker as Info reports it now. */
     public WorkerInfo info() { return service.info(); }

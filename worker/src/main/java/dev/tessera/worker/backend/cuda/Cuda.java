@@ -1,5 +1,6 @@
 package dev.tessera.worker.backend.cuda;
 
+import dev.tessera.worker.backend.BackendLostException;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -40,14 +41,14 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Cuda {
 
     /** The ABI version this binding speaks; a library reporting another one is refused. */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
     public static final String LIBRARY_PROPERTY = "tessera.cuda.library";
     public static final String LIBRARY_ENV = "TESSERA_CUDA_LIBRARY";
     public static final String LIBRARY_RESOURCE = "/native/linux-x86_64/libtessera_cuda.so";
 
     /** {@code tc_status}, in the header's order. */
     public enum Status {
-        OK, INVALID_ARGUMENT, NO_DEVICE, OUT_OF_MEMORY, CUDA_ERROR, INTERNAL;
+        OK, INVALID_ARGUMENT, NO_DEVICE, OUT_OF_MEMORY, CUDA_ERROR, INTERNAL, DEVICE_LOST;
 
         static Status of(int code) { return code >= 0 && code < values().length ? values()[code] : null; }
     }
@@ -290,7 +291,10 @@ public final class Cuda {
         return new IllegalStateException(t);
     }
 
-    /** Throws {@link CudaException} naming {@code function} unless {@code code} is {@code TC_OK}. */
+    /**
+     * Throws {@link CudaException} naming {@code function} unless {@code code} is {@code TC_OK}; a lost device throws
+     * {@link BackendLostException}.
+     */
     private void check(String function, int code) {
         if (code == 0) return;
         String name;
@@ -299,7 +303,11 @@ public final class Cuda {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        throw new CudaException(function, Status.of(code), name, lastError().strip());
+        String detail = lastError().strip();
+        if (Status.of(code) == Status.DEVICE_LOST)
+            throw new BackendLostException(function + " failed (" + name + "): " + detail + "; the GPU context is lost "
+                    + "and every later call would fail: restart the process");
+        throw new CudaException(function, Status.of(code), name, detail);
     }
 
     private String lastError() {

@@ -221,7 +221,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
 
     private DeviceActivations fresh(int rows, int cols) {
         if (rows < 0 || cols < 0) throw new IllegalArgumentException("activations of " + rows + "x" + cols);
-        return new DeviceActivations(memory.take(4L * rows * cols), rows, cols);
+        return new DeviceActivations(memory.takeReusable(4L * rows * cols), rows, cols);
     }
 
     @Override

@@ -9,9 +9,12 @@ import java.util.Map;
  * allocates the same activation shapes as the step before, so after the first step {@link #take} finds each size in
  * its list and no step calls {@code cudaMalloc} or {@code cudaFree}.
  *
- * <p>NOTE: exact sizes, no rounding and no splitting: the shapes repeat step after step (they depend on the token count
- * only), so exact lists hit; rounding would waste memory on the large buffers (logits). A cache that grows too large
- * for the device is dropped ({@link #trim()}) and the allocation retried once.
+ * <p>NOTE: weights and caches are taken at their exact size ({@link #take}); step buffers ({@link #takeReusable}) are
+ * rounded up to a size class (256-byte steps up to 64 KiB, then 1, 1.25, 1.5 and 1.75 times a power of two), so that a
+ * server whose batch sizes vary step by step reuses a bounded set of sizes instead of caching one buffer per token
+ * count (the logits alone are 804 KB a token for gpt-oss), at a cost of at most a quarter of a buffer. The cache holds
+ * at most {@link #maxCachedBytes}; a release beyond it frees the buffer at once. A cache that grows too large for the
+ * device is dropped ({@link #trim()}) and the allocation retried once.
  *
  * <p>NOTE: a released buffer may be handed out again while the stream still runs kernels that read it. That is safe
  * because every user of this memory queues its work on the context's one stream: the next owner's writes run after the
@@ -24,10 +27,30 @@ final class DeviceMemory implements AutoCloseable {
     private final Cuda.Context ctx;
     private final Map<Long, Long> live = new HashMap<>();                 // address -> bytes, handed out
     private final Map<Long, ArrayDeque<Long>> cached = new HashMap<>();   // bytes -> released addresses
+    private final long maxCachedBytes;
     private long liveBytes, cachedBytes;
     private boolean closed;
 
-    DeviceMemory(Cuda.Context ctx) { this.ctx = ctx; }
+    /** The default bound of the release cache. */
+    static final long DEFAULT_MAX_CACHED_BYTES = 2L << 30;
+
+    DeviceMemory(Cuda.Context ctx) { this(ctx, DEFAULT_MAX_CACHED_BYTES); }
+
+    DeviceMemory(Cuda.Context ctx, long maxCachedBytes) {
+        this.ctx = ctx;
+        this.maxCachedBytes = maxCachedBytes;
+    }
+
+    /** A step buffer of at least {@code bytes}: {@link #take} of its size class. */
+    long takeReusable(long bytes) { return take(sizeClass(bytes)); }
+
+    /** The size a step buffer of {@code bytes} is rounded up to (see the class's note). */
+    static long sizeClass(long bytes) {
+        if (bytes <= 0) return bytes;
+        if (bytes <= 64 << 10) return (bytes + 255) / 256 * 256;
+        long power = Long.highestOneBit(bytes), quarter = power / 4;
+        return (bytes + quarter - 1) / quarter * quarter;
+    }
 
     /** {@code bytes} of device memory: a released buffer of exactly that size, or a new one. 0 bytes gives 0. */
     long take(long bytes) {
@@ -61,6 +84,10 @@ final class DeviceMemory implements AutoCloseable {
     void release(long address) {
         if (address == 0) return;
         long bytes = remove(address);
+        if (cachedBytes + bytes > maxCachedBytes) {
+            ctx.free(address);  // NOTE: cudaFree waits for the device; only a cache over its bound pays it
+            return;
+        }
         cached.computeIfAbsent(bytes, b -> new ArrayDeque<>()).push(address);
         cachedBytes += bytes;
     }
@@ -84,9 +111,18 @@ final class DeviceMemory implements AutoCloseable {
 
     /** Frees every cached buffer. */
     void trim() {
-        for (ArrayDeque<Long> list : cached.values()) for (long address : list) ctx.free(address);
-        cached.clear();
-        cachedBytes = 0;
+        // NOTE: each buffer leaves the cache before it is freed, so a failure part-way (a lost device) never leaves an
+        // address in the cache that was already freed, to be freed twice on a retry.
+        for (var lists = cached.entrySet().iterator(); lists.hasNext(); ) {
+            var entry = lists.next();
+            ArrayDeque<Long> list = entry.getValue();
+            while (!list.isEmpty()) {
+                long address = list.pop();
+                cachedBytes -= entry.getKey();
+                ctx.free(address);
+            }
+            lists.remove();
+        }
     }
 
     /** Bytes handed out and not released. */
@@ -99,10 +135,16 @@ final class DeviceMemory implements AutoCloseable {
     @Override
     public void close() {
         if (closed) return;
-        trim();
-        for (long address : live.keySet()) ctx.free(address);
-        live.clear();
-        liveBytes = 0;
         closed = true;
+        try {
+            trim();
+        } finally {
+            for (var it = live.entrySet().iterator(); it.hasNext(); ) {
+                var entry = it.next();
+                it.remove();
+                liveBytes -= entry.getValue();
+                ctx.free(entry.getKey());
+            }
+        }
     }
 }
