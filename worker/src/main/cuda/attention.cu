@@ -21,6 +21,10 @@ constexpr int kKeysPerSplit = 256;   // a split is worth its merge only past a f
 constexpr int kMaxSplits = 64;
 constexpr long long kMaxSplitBlocks = 16384;  // bounds the workspace: 16384 partials of kMaxHeadDim + 2 floats
 constexpr int kPartialStride = kMaxHeadDim + 2;
+constexpr int kGqaTile = 32;            // keys a tile in the grouped kernel: a lane per key
+constexpr int kGqaMaxHeadDim = 128;
+constexpr int kGroupFloats = 2048;      // query values of one KV head's group the grouped kernel holds (group · head_dim)
+constexpr int kMaxGroup = kGroupFloats / 32;
 
 int splits_for(int tokens, int heads, int max_keys) {
     long long pairs = (long long)tokens * heads;
@@ -126,6 +130,118 @@ __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks(Params a) 
     }
 }
 
+/*
+ * The grouped-query form, used when a KV head's query heads fit (group · head_dim <= kGroupFloats, head_dim <= 128):
+ * one block per (token, KV head, split) serves all `group` query heads that read that KV head, so each key and value
+ * row is read from memory once per token instead of once per query head (8 times less traffic for gpt-oss). Keys come
+ * in tiles of 32, staged in shared memory: K for the scores (each thread a few (head, key) dot products), then V in the
+ * same buffer for the outputs. Each warp keeps the online softmax of some heads, a lane per key of the tile. The
+ * partials and the finish are the per-head kernel's, per query head.
+ */
+__global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks_gqa(Params a) {
+    __shared__ float q_s[kGroupFloats];                  // [group][head_dim]
+    __shared__ float kv_s[kGqaTile * kGqaMaxHeadDim];     // [key][head_dim]: K, then V
+    __shared__ float p_s[kGroupFloats / 32 * kGqaTile];   // [group][key]: scores, then weights
+    __shared__ int slot_s[kGqaTile];
+    __shared__ float m_s[kMaxGroup], l_s[kMaxGroup], correction_s[kMaxGroup];
+
+    int split = blockIdx.y, splits = gridDim.y;
+    int t = blockIdx.x / a.kv_heads, kv = blockIdx.x % a.kv_heads;
+    int group = a.heads / a.kv_heads, hd = a.head_dim, outputs = group * hd;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = kThreads / 32;
+    int pos = a.positions[t];
+    int first = a.window > 0 && pos - a.window + 1 > 0 ? pos - a.window + 1 : 0;
+    int count = pos - first + 1;
+    int chunk = (count + splits - 1) / splits;
+    int begin = first + split * chunk;
+    int end = begin + chunk - 1 < pos ? begin + chunk - 1 : pos;
+    const int32_t *table = a.block_tables + a.table_offsets[a.sequence_of[t]];
+    int width = a.kv_heads * hd, kv_offset = kv * hd;
+
+    const float *q_rows = a.q + ((size_t)t * a.heads + (size_t)kv * group) * hd;  // the group's heads are adjacent
+    for (int i = threadIdx.x; i < outputs; i += kThreads) q_s[i] = q_rows[i];
+    for (int g = threadIdx.x; g < group; g += kThreads) {
+        m_s[g] = -INFINITY;
+        l_s[g] = 0.0f;
+    }
+    float acc[kGroupFloats / kThreads];
+#pragma unroll
+    for (int j = 0; j < kGroupFloats / kThreads; j++) acc[j] = 0.0f;
+    __syncthreads();
+
+    for (int start = begin; start <= end; start += kGqaTile) {
+        int n = end - start + 1 < kGqaTile ? end - start + 1 : kGqaTile;
+        if ((int)threadIdx.x < n) {
+            int p = start + threadIdx.x;
+            slot_s[threadIdx.x] = table[p / a.block_size] * a.block_size + p % a.block_size;
+        }
+        __syncthreads();
+        for (int i = threadIdx.x; i < n * hd; i += kThreads)
+            kv_s[i] = a.k_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
+        __syncthreads();
+        for (int i = threadIdx.x; i < group * kGqaTile; i += kThreads) {
+            int g = i / kGqaTile, j = i % kGqaTile;
+            float score = -INFINITY;
+            if (j < n) {
+                float dot = 0.0f;
+                for (int d = 0; d < hd; d++) dot += q_s[g * hd + d] * kv_s[j * hd + d];
+                score = dot * a.scale;
+            }
+            p_s[i] = score;
+        }
+        __syncthreads();
+        for (int g = warp; g < group; g += warps) {  // the same heads for every lane of a warp
+            float score = p_s[g * kGqaTile + lane];
+            float m_new = fmaxf(m_s[g], tc_warp_max(score));  // finite: key `start` is in the tile
+            float e = lane < n ? expf(score - m_new) : 0.0f;
+            p_s[g * kGqaTile + lane] = e;
+            float sum = tc_warp_sum(e);
+            if (lane == 0) {
+                float correction = expf(m_s[g] - m_new);  // 0 on the first tile
+                correction_s[g] = correction;
+                l_s[g] = l_s[g] * correction + sum;
+                m_s[g] = m_new;
+            }
+        }
+        __syncthreads();  // the weights are in p_s, and every thread is done reading K from kv_s
+        for (int i = threadIdx.x; i < n * hd; i += kThreads)
+            kv_s[i] = a.v_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
+        __syncthreads();
+#pragma unroll
+        for (int j = 0; j < kGroupFloats / kThreads; j++) {
+            int o = threadIdx.x + j * kThreads;
+            if (o < outputs) {
+                int g = o / hd, d = o % hd;
+                float sum = acc[j] * correction_s[g];
+                for (int k = 0; k < n; k++) sum += p_s[g * kGqaTile + k] * kv_s[k * hd + d];
+                acc[j] = sum;
+            }
+        }
+        __syncthreads();  // before the next tile overwrites slot_s, kv_s and p_s
+    }
+
+#pragma unroll
+    for (int j = 0; j < kGroupFloats / kThreads; j++) {
+        int o = threadIdx.x + j * kThreads;
+        if (o >= outputs) continue;
+        int g = o / hd, d = o % hd, h = kv * group + g;
+        float m = m_s[g], l = l_s[g];
+        if (splits == 1) {
+            float sink = a.sinks[h];
+            float top = fmaxf(m, sink);
+            float factor = expf(m - top) / (l * expf(m - top) + expf(sink - top));
+            a.out[((size_t)t * a.heads + h) * hd + d] = acc[j] * factor;
+        } else {
+            float *partial = a.partials + (((size_t)t * a.heads + h) * splits + split) * kPartialStride;
+            if (d == 0) {
+                partial[0] = m;  // -inf and 0 for an empty range
+                partial[1] = l;
+            }
+            partial[2 + d] = acc[j];
+        }
+    }
+}
+
 /* One block per (token, head): rescales the partials to a common maximum, adds the sink once, divides. */
 __global__ void __launch_bounds__(kThreads) f32_attention_merge(Params a, int splits) {
     int pair = blockIdx.x, h = pair % a.heads;
@@ -177,7 +293,13 @@ extern "C" tc_status tc_f32_paged_attention(tc_context *ctx, const float *d_q, i
                splits);
     Params p{d_q, heads, kv_heads, head_dim, d_k_cache, d_v_cache, d_positions, d_sequence_of, d_table_offsets,
              d_block_tables, block_size, d_sinks, window, scale, static_cast<float *>(d_workspace), d_out};
-    TC_LAUNCH(ctx, f32_paged_attention_sinks, dim3(tokens * heads, splits), dim3(kThreads), p);
+    // NOTE: the grouped kernel when the group fits its shared memory (gpt-oss: 8 heads of 64 a KV head), else a block
+    // per query head. Both write the same partials, so the merge and the workspace are the same.
+    int group = heads / kv_heads;
+    if (group * head_dim <= kGroupFloats && head_dim <= kGqaMaxHeadDim && group <= kMaxGroup)
+        TC_LAUNCH(ctx, f32_paged_attention_sinks_gqa, dim3(tokens * kv_heads, splits), dim3(kThreads), p);
+    else
+        TC_LAUNCH(ctx, f32_paged_attention_sinks, dim3(tokens * heads, splits), dim3(kThreads), p);
     tc_status s = tc_launched("tc_f32_paged_attention");
     if (s != TC_OK || splits == 1) return s;
     TC_LAUNCH(ctx, f32_attention_merge, dim3(tokens * heads), dim3(kThreads), p, splits);
