@@ -57,6 +57,9 @@ public final class CudaBackend implements Backend, WeightGenerator {
     private final String name;
     private boolean closed;
 
+    /** The oldest GPU generation the library is built for: Hopper (sm_90). */
+    public static final int MIN_COMPUTE_CAPABILITY = 90;
+
     /** A backend on the default library's first device. */
     public static CudaBackend open() { return new CudaBackend(Cuda.load(), 0); }
 
@@ -67,6 +70,12 @@ public final class CudaBackend implements Backend, WeightGenerator {
         try {
             this.name = cuda.isHostBuild() ? "cuda-host (kernels emulated on the CPU, for tests)"
                     : "cuda (" + ctx.deviceName() + ")";
+            // NOTE: the library carries sm_90a code and compute_90 PTX: an older GPU would fail at its first kernel,
+            // after minutes of loading weights, so say so now.
+            int cc = cuda.isHostBuild() ? MIN_COMPUTE_CAPABILITY : ctx.computeCapability();
+            if (cc < MIN_COMPUTE_CAPABILITY)
+                throw new CudaException("the CUDA backend needs a GPU of compute capability 9.0 or newer (Hopper); "
+                        + ctx.deviceName() + " is " + cc / 10 + "." + cc % 10);
         } catch (RuntimeException e) {
             ctx.close();
             throw e;
