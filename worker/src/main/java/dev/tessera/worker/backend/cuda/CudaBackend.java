@@ -53,6 +53,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
     private final Cuda.Context ctx;
     private final DeviceMemory memory;
     private final SmallUploads uploads;
+    private final StepIndices indices;
     private final DeviceBuffer workspace;
     private final String name;
     private boolean closed;
@@ -82,6 +83,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
         }
         this.memory = new DeviceMemory(ctx);
         this.uploads = new SmallUploads(ctx, memory);
+        this.indices = new StepIndices(ctx, memory);
         this.workspace = new DeviceBuffer(memory);
     }
 
@@ -98,7 +100,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
     long cachedBytes() { return memory.cachedBytes(); }
 
     /** Device bytes of the upload scratch and the op workspace (part of {@link #liveBytes()}). */
-    long scratchBytes() { return uploads.capacity() + workspace.capacity(); }
+    long scratchBytes() { return uploads.capacity() + workspace.capacity() + indices.bytes(); }
 
     // ---- weights --------------------------------------------------------------------------------------------------
 
@@ -341,8 +343,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
         if (positions.length != a.rows() || invFreq.length != headDim / 2 || headDim % 2 != 0 || a.cols() % headDim != 0)
             throw new IllegalArgumentException("rope: x " + a.rows() + "x" + a.cols() + ", head dim " + headDim + ", "
                     + positions.length + " positions, " + invFreq.length + " frequencies");
-        long[] d = uploads.put(MemorySegment.ofArray(positions), MemorySegment.ofArray(invFreq));
-        ctx.rope(a.address(), a.rows(), a.cols(), headDim, d[0], d[1], concentration);
+        ctx.rope(a.address(), a.rows(), a.cols(), headDim, indices.ints(positions), indices.floats(invFreq), concentration);
     }
 
     @Override
@@ -354,8 +355,8 @@ public final class CudaBackend implements Backend, WeightGenerator {
         for (int slot : slots)
             if (slot < 0 || slot >= c.slots())
                 throw new IllegalArgumentException("KV slot " + slot + " is outside the cache's 0.." + (c.slots() - 1));
-        long[] d = uploads.put(MemorySegment.ofArray(slots));
-        ctx.kvWrite(dk.address(), dv.address(), slots.length, c.rowWidth(), d[0], c.keys()[layer], c.values()[layer]);
+        ctx.kvWrite(dk.address(), dv.address(), slots.length, c.rowWidth(), indices.ints(slots), c.keys()[layer],
+                c.values()[layer]);
     }
 
     @Override
@@ -369,31 +370,30 @@ public final class CudaBackend implements Backend, WeightGenerator {
         if (sinks.size() != heads || heads % c.kvHeads() != 0 || batch.blockSize() != c.blockSize())
             throw new IllegalArgumentException("attention: " + heads + " heads, " + sinks.size() + " sinks, " + c.kvHeads()
                     + " KV heads, block size " + batch.blockSize() + " over a cache of blocks of " + c.blockSize());
+        StepIndices.Batch d = indices.batch(batch, b -> check(b, c));
+        long bytes = cuda.attentionWorkspaceBytes(tokens, heads, d.maxPosition() + 1);
+        ctx.pagedAttention(dq.address(), tokens, heads, c.kvHeads(), hd, c.keys()[layer], c.values()[layer], d.positions(),
+                d.sequenceOf(), d.tableOffsets(), d.blockTables(), c.blockSize(), ((DeviceVec) sinks).address(), window,
+                scale, d.maxPosition(), workspace.atLeast(bytes), o.address());
+    }
+
+    /** Checks a batch's block tables and positions against the cache (the kernel reads them unchecked); its largest position. */
+    private static int check(AttentionBatch batch, DeviceKvCache c) {
         int[][] tables = batch.blockTables();
-        int[] offsets = new int[tables.length + 1];
-        for (int s = 0; s < tables.length; s++) {
-            offsets[s + 1] = offsets[s] + tables[s].length;
+        for (int s = 0; s < tables.length; s++)
             for (int block : tables[s])
                 if (block < 0 || block >= c.blocks())
                     throw new IllegalArgumentException("KV block " + block + " of sequence " + s + " is outside the cache's 0.."
                             + (c.blocks() - 1));
-        }
-        int[] flat = new int[offsets[tables.length]];
-        for (int s = 0; s < tables.length; s++) System.arraycopy(tables[s], 0, flat, offsets[s], tables[s].length);
         int maxPosition = 0;
-        for (int t = 0; t < tokens; t++) {
+        for (int t = 0; t < batch.tokens(); t++) {
             int s = batch.sequenceOf()[t], p = batch.positions()[t];
             if (s < 0 || s >= tables.length || p < 0 || p / c.blockSize() >= tables[s].length)
                 throw new IllegalArgumentException("token " + t + " at position " + p + " of sequence " + s
                         + " is not covered by the batch's block tables");
             maxPosition = Math.max(maxPosition, p);
         }
-        long bytes = cuda.attentionWorkspaceBytes(tokens, heads, maxPosition + 1);
-        long[] d = uploads.put(MemorySegment.ofArray(batch.positions()), MemorySegment.ofArray(batch.sequenceOf()),
-                MemorySegment.ofArray(offsets), MemorySegment.ofArray(flat));
-        ctx.pagedAttention(dq.address(), tokens, heads, c.kvHeads(), hd, c.keys()[layer], c.values()[layer], d[0], d[1],
-                d[2], d[3], c.blockSize(), ((DeviceVec) sinks).address(), window, scale, maxPosition,
-                workspace.atLeast(bytes), o.address());
+        return maxPosition;
     }
 
     @Override
