@@ -1,4 +1,4 @@
-/* Sampling on the device: greedy choice (argmax, the lowest index among equal maxima). */
+/* Sampling on the device: greedy choice (argmax, the lowest index among equal maxima), with its log-probability. */
 #include "tc_internal.h"
 
 namespace {
@@ -32,7 +32,52 @@ __global__ void f32_argmax_rows(const float *x, int cols, int32_t *out) {
     if (threadIdx.x == 0) out[blockIdx.x] = indices[0] == 0x7fffffff ? 0 : indices[0];
 }
 
+/*
+ * One block per row: the argmax as above, then the log-probability of that token under the row's softmax,
+ * -log(sum exp(x - max)), the sum reduced over the block.
+ */
+__global__ void f32_greedy_rows(const float *x, int cols, int32_t *tokens, float *logprobs) {
+    __shared__ float values[256];
+    __shared__ int indices[256];
+    __shared__ float scratch[32];
+    const float *row = x + (size_t)blockIdx.x * cols;
+    float best = -INFINITY;
+    int best_i = 0x7fffffff;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x)
+        if (better(row[c], c, best, best_i)) { best = row[c]; best_i = c; }
+    values[threadIdx.x] = best;
+    indices[threadIdx.x] = best_i;
+    __syncthreads();
+    for (int half = (int)blockDim.x / 2; half > 0; half >>= 1) {
+        if ((int)threadIdx.x < half) {
+            int other = threadIdx.x + half;
+            if (better(values[other], indices[other], values[threadIdx.x], indices[threadIdx.x])) {
+                values[threadIdx.x] = values[other];
+                indices[threadIdx.x] = indices[other];
+            }
+        }
+        __syncthreads();
+    }
+    float top = values[0];
+    float sum = 0.0f;
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(row[c] - top);
+    sum = tc_block_sum(sum, scratch);
+    if (threadIdx.x == 0) {
+        tokens[blockIdx.x] = indices[0] == 0x7fffffff ? 0 : indices[0];
+        logprobs[blockIdx.x] = -logf(sum);
+    }
+}
+
 }  // namespace
+
+extern "C" tc_status tc_f32_greedy_rows(tc_context *ctx, const float *d_x, int rows, int cols, int32_t *d_tokens,
+                                        float *d_logprobs) {
+    TC_REQUIRE(ctx && d_x && d_tokens && d_logprobs, "tc_f32_greedy_rows: null argument");
+    TC_REQUIRE(rows >= 0 && cols > 0, "tc_f32_greedy_rows: rows=%d cols=%d", rows, cols);
+    if (rows == 0) return TC_OK;
+    TC_LAUNCH(ctx, f32_greedy_rows, dim3(rows), dim3(256), d_x, cols, d_tokens, d_logprobs);
+    return tc_launched("tc_f32_greedy_rows");
+}
 
 extern "C" tc_status tc_f32_argmax_rows(tc_context *ctx, const float *d_x, int rows, int cols, int32_t *d_out) {
     TC_REQUIRE(ctx && d_x && d_out, "tc_f32_argmax_rows: null argument");

@@ -181,6 +181,13 @@ tc_status tc_f32_add(tc_context *ctx, float *d_x, const float *d_y, size_t n);
 /* d_out[r] = the index of the largest of row r of d_x [rows, cols] (the lowest index among equals): greedy sampling. */
 tc_status tc_f32_argmax_rows(tc_context *ctx, const float *d_x, int rows, int cols, int32_t *d_out);
 
+/*
+ * Greedy sampling of rows of logits d_x [rows, cols]: d_tokens[r] as tc_f32_argmax_rows gives it, and d_logprobs[r]
+ * its log-probability under the row's softmax, -log(sum_c exp(x[r, c] - max)). Only rows*8 bytes go back to the host
+ * instead of the logits (804 KB a row for gpt-oss).
+ */
+tc_status tc_f32_greedy_rows(tc_context *ctx, const float *d_x, int rows, int cols, int32_t *d_tokens, float *d_logprobs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -121,6 +121,15 @@ public interface Backend extends AutoCloseable {
     /** {@code x += y}, element-wise. */
     void add(Activations x, Activations y);
 
+    /** Greedy choices for rows of logits: each row's argmax (the lowest index among equals) and its log-probability. */
+    record Greedy(int[] tokens, float[] logprobs) {}
+
+    /**
+     * Picks each row's greedy token where the backend computes, so that only the choices leave it, not the logits;
+     * null where the backend has no such shortcut (the host backends: their logits are already on the host).
+     */
+    default Greedy greedy(Activations logits) { return null; }
+
     @Override
     void close();
 }

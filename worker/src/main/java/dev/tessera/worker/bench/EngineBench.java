@@ -81,7 +81,7 @@ public final class EngineBench {
             for (int rep = 0; rep < 2; rep++) {
                 int[] table = pool.grow(new int[0], prompt.length);
                 long start = System.nanoTime();
-                pipeline.run(ShardStep.of(List.of(new SequenceChunk(1, prompt, 0, table, true, SamplingParams.GREEDY))));
+                pipeline.run(serving(List.of(new SequenceChunk(1, prompt, 0, table, true, SamplingParams.GREEDY))));
                 prefill = Math.max(prefill, prompt.length / ((System.nanoTime() - start) / 1e9));
                 pool.release(table);
             }
@@ -115,6 +115,11 @@ public final class EngineBench {
 
     private static int blocksFor(int tokens, int blockSize) { return (tokens + blockSize - 1) / blockSize; }
 
+    /** A step as serving sends it when no log-probabilities are asked: a backend may pick greedy tokens itself. */
+    private static ShardStep serving(List<SequenceChunk> sequences) {
+        return new ShardStep(sequences, null, false, false, false);
+    }
+
     /** Decode tokens/s for {@code batch} sequences stepping together, after a short untimed prefill each. */
     private static double decode(LocalPipeline pipeline, BlockPool pool, ModelConfig config, int batch, int steps,
                                  SplittableRandom random) {
@@ -126,14 +131,14 @@ public final class EngineBench {
             tables.add(table);
             prefill.add(new SequenceChunk(s, randomTokens(random, config, promptLen), 0, table, true, SamplingParams.GREEDY));
         }
-        ShardOutput out = pipeline.run(ShardStep.of(prefill));
+        ShardOutput out = pipeline.run(serving(prefill));
         long start = System.nanoTime();
         for (int step = 0; step < steps; step++) {
             List<SequenceChunk> next = new ArrayList<>();
             for (int s = 0; s < batch; s++)
                 next.add(new SequenceChunk(s, new int[] {out.sampled().get(s).token()}, promptLen + step, tables.get(s),
                         true, SamplingParams.GREEDY));
-            out = pipeline.run(ShardStep.of(next));
+            out = pipeline.run(serving(next));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         tables.forEach(pool::release);

@@ -182,8 +182,13 @@ public final class ModelShard implements StageModel {
             backend.gather(normed, rows, picked);
             Activations out = held(temporaries, backend.allocate(rows.length, config.vocabSize()));
             backend.linear(picked, unembedding, null, out);
-            logits = backend.download(out);
-            sampled = sample(step, at, rows, logits);
+            Backend.Greedy greedy = onlyGreedyChoicesWanted(step) ? backend.greedy(out) : null;
+            if (greedy != null) {
+                sampled = chosen(step, at, rows, greedy);  // NOTE: no logits leave the backend: nobody asked for them
+            } else {
+                logits = backend.download(out);
+                sampled = sample(step, at, rows, logits);
+            }
         }
         return new ShardOutput(null, logits, rows.length, sampled, trace);
     }
@@ -191,6 +196,25 @@ public final class ModelShard implements StageModel {
     private static Activations held(List<Activations> temporaries, Activations a) {
         temporaries.add(a);
         return a;
+    }
+
+    /** Whether the step needs nothing from the logits but greedy choices: no log-probabilities, no full logits. */
+    private static boolean onlyGreedyChoicesWanted(ShardStep step) {
+        if (step.allLogits() || step.logitsWanted() || step.trace()) return false;
+        for (SequenceChunk seq : step.sequences()) if (seq.sample() && !seq.sampling().greedy()) return false;
+        return true;
+    }
+
+    /** The sampled sequences' tokens from greedy choices made by the backend, one row per sampled sequence. */
+    private List<ShardOutput.Sampled> chosen(ShardStep step, StepLayout at, int[] rows, Backend.Greedy greedy) {
+        List<ShardOutput.Sampled> out = new ArrayList<>();
+        for (int s = 0; s < step.sequences().size(); s++) {
+            SequenceChunk seq = step.sequences().get(s);
+            if (!seq.sample()) continue;
+            int row = java.util.Arrays.binarySearch(rows, at.lastRowOf(s));
+            out.add(new ShardOutput.Sampled(seq.seqId(), greedy.tokens()[row], greedy.logprobs()[row]));
+        }
+        return out;
     }
 
     private List<ShardOutput.Sampled> sample(ShardStep step, StepLayout at, int[] rows, float[] logits) {

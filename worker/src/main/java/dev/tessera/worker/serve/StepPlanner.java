@@ -109,7 +109,8 @@ final class StepPlanner {
             chunks.add(new SequenceChunk(s.getSeqId(), ids, s.getStartPosition(), seq.blocks(), s.getSample(), seq.sampling()));
             if (s.getSample()) wants.add(new PlannedStep.LogprobWant(s.getSeqId(), seq.logprobs(), seq.topLogprobs()));
         }
-        ShardStep shardStep = chunks.isEmpty() ? null : new ShardStep(chunks, hidden, false, false);
+        boolean logitsWanted = wants.stream().anyMatch(PlannedStep.LogprobWant::any);
+        ShardStep shardStep = chunks.isEmpty() ? null : new ShardStep(chunks, hidden, false, false, logitsWanted);
         return new PlannedStep(shardStep, wants, null);
     }
 

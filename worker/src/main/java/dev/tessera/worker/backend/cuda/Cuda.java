@@ -80,7 +80,7 @@ public final class Cuda {
     private final MethodHandle statusName, lastError, deviceCount, contextCreate, contextDestroy, deviceName,
             computeCapability, memoryInfo, alloc, free, copyToDevice, copyToHost, copyOnDevice, zero, synchronize,
             bf16Fill, u8Fill, embedding, rmsNorm, linear, rope, kvWrite, attention, attentionWorkspace, moe,
-            moeWorkspace, gatherRows, add, argmaxRows;
+            moeWorkspace, gatherRows, add, argmaxRows, greedyRows;
 
     private Cuda(Path path, SymbolLookup lookup) {
         this.path = path;
@@ -134,6 +134,7 @@ public final class Cuda {
         gatherRows = bind("tc_f32_gather_rows", FunctionDescriptor.of(I, A, A, I, A, I, A), false);
         add = bind("tc_f32_add", FunctionDescriptor.of(I, A, A, A, L), false);
         argmaxRows = bind("tc_f32_argmax_rows", FunctionDescriptor.of(I, A, A, I, I, A), false);
+        greedyRows = bind("tc_f32_greedy_rows", FunctionDescriptor.of(I, A, A, I, I, A, A), false);
     }
 
     private MethodHandle bind(String name, FunctionDescriptor descriptor, boolean required) {
@@ -493,6 +494,10 @@ public final class Cuda {
 
         public void add(long x, long y, long n) {
             check("tc_f32_add", call(() -> (int) add.invokeExact(ctx(), ptr(x), ptr(y), n)));
+        }
+
+        public void greedyRows(long x, int rows, int cols, long tokens, long logprobs) {
+            check("tc_f32_greedy_rows", call(() -> (int) greedyRows.invokeExact(ctx(), ptr(x), rows, cols, ptr(tokens), ptr(logprobs))));
         }
 
         public void argmaxRows(long x, int rows, int cols, long out) {

@@ -432,6 +432,23 @@ public final class CudaBackend implements Backend, WeightGenerator {
         ctx.add(a.address(), b.address(), (long) a.rows() * a.cols());
     }
 
+    /** Greedy choices picked on the device: only the token ids and their log-probabilities come back. */
+    @Override
+    public Greedy greedy(Activations logits) {
+        DeviceActivations a = act(logits);
+        long d = memory.takeReusable(8L * a.rows());
+        try {
+            ctx.greedyRows(a.address(), a.rows(), a.cols(), d, d + 4L * a.rows());
+            int[] tokens = new int[a.rows()];
+            float[] logprobs = new float[a.rows()];
+            ctx.copyToHost(tokens, d);
+            ctx.copyToHost(logprobs, d + 4L * a.rows());
+            return new Greedy(tokens, logprobs);
+        } finally {
+            memory.release(d);
+        }
+    }
+
     /** The index of the largest value of each row (the lowest among equals): greedy sampling on the device. */
     public int[] argmax(Activations x) {
         DeviceActivations a = act(x);

@@ -240,6 +240,47 @@ abstract class CudaOpChecks {
             }
     }
 
+    @Test
+    void greedyOnTheDeviceMatchesTheHostSampler() {
+        for (int cols : new int[] {1, 37, 5000})
+            for (int rows : new int[] {1, 3, 33}) {
+                float[] x = gaussian(rows * cols, 4);
+                for (int r = 0; r < rows && cols > 2; r += 2) x[r * cols + random.nextInt(cols)] = x[r * cols + hostArgmax(x, r * cols, cols)];
+                Backend.Greedy g = cuda.greedy(cuda.upload(x, rows, cols));
+                for (int r = 0; r < rows; r++) {
+                    var want = dev.tessera.worker.engine.Sampler.sample(x, r * cols, cols, SamplingParams.GREEDY, 0);
+                    assertEquals(want.token(), g.tokens()[r], "greedy token, row " + r + " of " + rows + "x" + cols);
+                    assertEquals(want.logprob(), g.logprobs()[r], 1e-5 * Math.max(1, Math.abs(want.logprob())),
+                            "greedy log-probability, row " + r + " of " + rows + "x" + cols);
+                }
+            }
+    }
+
+    /** A serving step that asks for no log-probabilities gets its greedy tokens from the device and no logits. */
+    @Test
+    void aStepWantingNoLogitsTakesTheDevicesGreedyChoices() throws Exception {
+        Path tiny = Fixtures.tiny();
+        ModelConfig config = ModelConfig.load(tiny);
+        int[] ids = Golden.load(tiny.resolve("golden.safetensors")).inputIds();
+        Cuda library = library();
+        try (Checkpoint ckpt = Checkpoint.open(tiny);
+             LocalPipeline p = LocalPipeline.load(ckpt, config, 1, 16, 4, () -> new CudaBackend(library, 0))) {
+            BlockPool pool = new BlockPool(16, 4);
+            int[] a = pool.grow(new int[0], 9), b = pool.grow(new int[0], 9);
+            List<SequenceChunk> seqs = List.of(new SequenceChunk(1, java.util.Arrays.copyOf(ids, 9), 0, a, true, SamplingParams.GREEDY),
+                    new SequenceChunk(2, java.util.Arrays.copyOfRange(ids, 9, 18), 0, b, true, SamplingParams.GREEDY));
+            var onHost = p.run(new ShardStep(seqs, null, false, false, true));
+            var onDevice = p.run(new ShardStep(seqs, null, false, false, false));
+            assertTrue(onHost.logits() != null && onDevice.logits() == null, "logits leave the device only when wanted");
+            assertEquals(onHost.sampled().size(), onDevice.sampled().size());
+            for (int i = 0; i < onHost.sampled().size(); i++) {
+                assertEquals(onHost.sampled().get(i).seqId(), onDevice.sampled().get(i).seqId());
+                assertEquals(onHost.sampled().get(i).token(), onDevice.sampled().get(i).token());
+                assertEquals(onHost.sampled().get(i).logprob(), onDevice.sampled().get(i).logprob(), 1e-5);
+            }
+        }
+    }
+
     private static int hostArgmax(float[] x, int offset, int n) {
         int best = 0;
         for (int i = 1; i < n; i++) if (x[offset + i] > x[offset + best]) best = i;
