@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
 #include <new>
 
@@ -84,11 +85,22 @@ extern "C" tc_status tc_context_create(int device, tc_context **out) {
     cudaStream_t stream;
     s = from_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "tc_context_create");
     if (s != TC_OK) return s;
-    *out = new (std::nothrow) tc_context{device, stream};
-    if (*out == nullptr) {
+    tc_context *ctx = new (std::nothrow) tc_context{device, stream, {}, {}, 0};
+    if (ctx == nullptr) {
         cudaStreamDestroy(stream);
         return tc_fail(TC_OUT_OF_MEMORY, "tc_context_create: out of host memory");
     }
+    for (int i = 0; i < TC_STAGING_SLOTS && s == TC_OK; i++) {
+        s = from_cuda(cudaHostAlloc(&ctx->staging[i], TC_STAGING_SLOT_BYTES, cudaHostAllocDefault), "tc_context_create");
+        cudaEvent_t done;
+        if (s == TC_OK) s = from_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "tc_context_create");
+        if (s == TC_OK) ctx->staging_done[i] = done;
+    }
+    if (s != TC_OK) {
+        tc_context_destroy(ctx);
+        return s;
+    }
+    *out = ctx;
     return TC_OK;
 }
 
@@ -96,6 +108,10 @@ extern "C" void tc_context_destroy(tc_context *ctx) {
     if (ctx == nullptr) return;
     cudaSetDevice(ctx->device);
     cudaStreamSynchronize(stream_of(ctx));
+    for (int i = 0; i < TC_STAGING_SLOTS; i++) {
+        if (ctx->staging_done[i] != nullptr) cudaEventDestroy((cudaEvent_t)ctx->staging_done[i]);
+        if (ctx->staging[i] != nullptr) cudaFreeHost(ctx->staging[i]);
+    }
     cudaStreamDestroy(stream_of(ctx));
     delete ctx;
 }
@@ -157,9 +173,24 @@ extern "C" tc_status tc_copy_to_device(tc_context *ctx, void *dst, const void *s
     TC_REQUIRE(bytes == 0 || (dst && src), "tc_copy_to_device: null pointer");
     tc_status s = use(ctx, "tc_copy_to_device");
     if (s != TC_OK || bytes == 0) return s;
-    // NOTE: from pageable memory the runtime stages the bytes before returning, so the caller may reuse its buffer;
-    // the copy itself is ordered on the stream after the kernels queued before it.
-    return from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(ctx)), "tc_copy_to_device");
+    // NOTE: the caller may reuse its buffer as soon as this returns (the header promises it), and the copy must stay
+    // ordered on the stream after the kernels queued before it. CUDA does not promise that an asynchronous copy from
+    // pageable memory has read its source on return, so small copies (the index arrays of every op) go through a
+    // ring of pinned slots, each reused only after the copy out of it has finished; large ones (weights, hidden
+    // states) are waited for.
+    if (bytes <= TC_STAGING_SLOT_BYTES) {
+        int slot = ctx->next_slot;
+        ctx->next_slot = (slot + 1) % TC_STAGING_SLOTS;
+        cudaEvent_t done = (cudaEvent_t)ctx->staging_done[slot];
+        s = from_cuda(cudaEventSynchronize(done), "tc_copy_to_device");
+        if (s != TC_OK) return s;
+        std::memcpy(ctx->staging[slot], src, bytes);
+        s = from_cuda(cudaMemcpyAsync(dst, ctx->staging[slot], bytes, cudaMemcpyHostToDevice, stream_of(ctx)),
+                      "tc_copy_to_device");
+        return s != TC_OK ? s : from_cuda(cudaEventRecord(done, stream_of(ctx)), "tc_copy_to_device");
+    }
+    s = from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(ctx)), "tc_copy_to_device");
+    return s != TC_OK ? s : from_cuda(cudaStreamSynchronize(stream_of(ctx)), "tc_copy_to_device");
 }
 
 extern "C" tc_status tc_copy_to_host(tc_context *ctx, void *dst, const void *src, size_t bytes) {

@@ -22,7 +22,7 @@ extern "C" tc_status tc_device_count(int *count) {
 extern "C" tc_status tc_context_create(int device, tc_context **out) {
     TC_REQUIRE(out != nullptr, "tc_context_create: out is null");
     TC_REQUIRE(device == 0, "tc_context_create: the host build has one device, 0, not %d", device);
-    *out = new (std::nothrow) tc_context{device, nullptr};
+    *out = new (std::nothrow) tc_context{device, nullptr, {}, {}, 0};
     return *out ? TC_OK : tc_fail(TC_OUT_OF_MEMORY, "tc_context_create: out of host memory");
 }
 

@@ -19,9 +19,16 @@
 
 #define TC_ABI_VERSION 2
 
+/* Pinned host buffers that small host-to-device copies go through (the CUDA build; see device_runtime.cu). */
+#define TC_STAGING_SLOTS 4
+#define TC_STAGING_SLOT_BYTES ((size_t)1 << 20)
+
 struct tc_context {
     int device;
-    void *stream;  // cudaStream_t in the CUDA build, unused in the host build
+    void *stream;                          // cudaStream_t in the CUDA build, unused in the host build
+    void *staging[TC_STAGING_SLOTS];       // pinned host memory, CUDA build only
+    void *staging_done[TC_STAGING_SLOTS];  // cudaEvent_t: the copy out of the slot has finished
+    int next_slot;
 };
 
 /* Records `message` (printf-style) as the calling thread's last error and returns `status`. */

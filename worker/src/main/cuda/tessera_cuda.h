@@ -83,7 +83,10 @@ tc_status tc_alloc(tc_context *ctx, size_t bytes, void **d_out);
 /* Frees memory from tc_alloc after the context's queued work is done with it. Null is ok. */
 tc_status tc_free(tc_context *ctx, void *d_ptr);
 
-/* Queues a host-to-device copy. The host buffer may be reused when this returns. */
+/*
+ * Queues a host-to-device copy. The host buffer may be reused when this returns: copies up to 1 MiB go through pinned
+ * staging slots and stay asynchronous; larger ones (weights, hidden states) return once the copy is done.
+ */
 tc_status tc_copy_to_device(tc_context *ctx, void *d_dst, const void *h_src, size_t bytes);
 
 /* Copies device memory to the host, waiting for the queued work before and for the copy itself. */
