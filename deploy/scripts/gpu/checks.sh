@@ -44,8 +44,8 @@ for stage in "${stages[@]}"; do
         set -u; jvm="'"${jvm[*]}"'"; t() { $jvm -jar .gpu/tessera.jar "$@"; }
         t zookeeper --port 2181 & zk=$!
         t coordinator --zookeeper 127.0.0.1:2181 --port 50051 --http-port 8000 & co=$!
-        t worker --zookeeper 127.0.0.1:2181 --backend cuda --model /tmp/gpt-oss-20b-synthetic --layers 0:12 --port 50061 & w1=$!
-        t worker --zookeeper 127.0.0.1:2181 --backend cuda --model /tmp/gpt-oss-20b-synthetic --layers 12:24 --port 50062 & w2=$!
+        t worker --zookeeper 127.0.0.1:2181 --backend cuda --model /tmp/gpt-oss-20b-synthetic --layers 0:12 --port 50061 --gpu-memory-share 0.45 & w1=$!
+        t worker --zookeeper 127.0.0.1:2181 --backend cuda --model /tmp/gpt-oss-20b-synthetic --layers 12:24 --port 50062 --gpu-memory-share 0.45 & w2=$!
         for i in $(seq 1 120); do t cluster status --zookeeper 127.0.0.1:2181 2>/dev/null | grep -q "replicas: 1" && break; sleep 2; done
         t cluster status --zookeeper 127.0.0.1:2181
         t generate --zookeeper 127.0.0.1:2181 --token-ids 200006,1428,200008 --temperature 0 --max-tokens 32

@@ -140,7 +140,9 @@ __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks(Params a) 
  */
 __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks_gqa(Params a) {
     __shared__ float q_s[kGroupFloats];                  // [group][head_dim]
-    __shared__ float kv_s[kGqaTile * kGqaMaxHeadDim];     // [key][head_dim]: K, then V
+    __shared__ float kv_s[kGqaTile * (kGqaMaxHeadDim + 1)];  // [key][head_dim + 1]: K, then V
+    // NOTE: rows padded by one float: in the scores a warp's lanes read the same column of 32 different keys, which
+    // unpadded rows of 32 or 64 floats would put in one shared-memory bank (a 32-way conflict).
     __shared__ float p_s[kGroupFloats / 32 * kGqaTile];   // [group][key]: scores, then weights
     __shared__ int slot_s[kGqaTile];
     __shared__ float m_s[kMaxGroup], l_s[kMaxGroup], correction_s[kMaxGroup];
@@ -176,15 +178,16 @@ __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks_gqa(Params
             slot_s[threadIdx.x] = table[p / a.block_size] * a.block_size + p % a.block_size;
         }
         __syncthreads();
+        int row = hd + 1;
         for (int i = threadIdx.x; i < n * hd; i += kThreads)
-            kv_s[i] = a.k_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
+            kv_s[i / hd * row + i % hd] = a.k_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
         __syncthreads();
         for (int i = threadIdx.x; i < group * kGqaTile; i += kThreads) {
             int g = i / kGqaTile, j = i % kGqaTile;
             float score = -INFINITY;
             if (j < n) {
                 float dot = 0.0f;
-                for (int d = 0; d < hd; d++) dot += q_s[g * hd + d] * kv_s[j * hd + d];
+                for (int d = 0; d < hd; d++) dot += q_s[g * hd + d] * kv_s[j * row + d];
                 score = dot * a.scale;
             }
             p_s[i] = score;
@@ -205,7 +208,7 @@ __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks_gqa(Params
         }
         __syncthreads();  // the weights are in p_s, and every thread is done reading K from kv_s
         for (int i = threadIdx.x; i < n * hd; i += kThreads)
-            kv_s[i] = a.v_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
+            kv_s[i / hd * row + i % hd] = a.v_cache[(size_t)slot_s[i / hd] * width + kv_offset + i % hd];
         __syncthreads();
 #pragma unroll
         for (int j = 0; j < kGroupFloats / kThreads; j++) {
@@ -213,7 +216,7 @@ __global__ void __launch_bounds__(kThreads) f32_paged_attention_sinks_gqa(Params
             if (o < outputs) {
                 int g = o / hd, d = o % hd;
                 float sum = acc[j] * correction_s[g];
-                for (int k = 0; k < n; k++) sum += p_s[g * kGqaTile + k] * kv_s[k * hd + d];
+                for (int k = 0; k < n; k++) sum += p_s[g * kGqaTile + k] * kv_s[k * row + d];
                 acc[j] = sum;
             }
         }

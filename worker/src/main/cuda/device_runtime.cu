@@ -24,12 +24,15 @@ tc_status from_cuda(cudaError_t err, const char *op) {
         case cudaErrorIllegalAddress: case cudaErrorMisalignedAddress: case cudaErrorLaunchFailure:
         case cudaErrorIllegalInstruction: case cudaErrorInvalidAddressSpace: case cudaErrorInvalidPc:
         case cudaErrorHardwareStackError: case cudaErrorAssert: case cudaErrorECCUncorrectable:
-        case cudaErrorLaunchTimeout: case cudaErrorDevicesUnavailable:
+        case cudaErrorLaunchTimeout: case cudaErrorNvlinkUncorrectable:
             status = TC_DEVICE_LOST;
             break;
         default: break;
     }
-    cudaGetLastError();  // clears a non-sticky error, so the next call starts clean (a sticky one stays)
+    cudaGetLastError();  // clears a non-sticky error, so the next call starts clean
+    // NOTE: an error that survives the clearing is sticky whatever its code (a GPU off the bus often says only
+    // cudaErrorUnknown): the context is gone.
+    if (status != TC_NO_DEVICE && cudaPeekAtLastError() != cudaSuccess) status = TC_DEVICE_LOST;
     return tc_fail(status, "%s: %s (%s)", op, cudaGetErrorString(err), cudaGetErrorName(err));
 }
 

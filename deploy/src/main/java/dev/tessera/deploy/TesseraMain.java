@@ -34,9 +34,13 @@ public final class TesseraMain {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new TesseraMain());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof BackendLostException) {  // a device that failed, not a user's mistake: 3, as WorkerCommand
+                commandLine.getErr().println(commandLine.getCommandName() + ": the device is lost: " + e.getMessage());
+                return 3;
+            }
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
                     || e instanceof CheckpointException || e instanceof IOException || e instanceof UncheckedIOException
-                    || e instanceof CudaException || e instanceof BackendLostException) {  // e.g. out of device memory while loading weights
+                    || e instanceof CudaException) {  // e.g. out of device memory while loading weights
                 commandLine.getErr().println(commandLine.getCommandName() + ": " + e.getMessage());
                 return 2;
             }

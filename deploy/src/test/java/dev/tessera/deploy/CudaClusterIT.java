@@ -50,10 +50,10 @@ class CudaClusterIT {
         Path tiny = TestModels.tiny();
         Golden golden = Golden.load(tiny.resolve("golden.safetensors"));
         int[] prompt = Arrays.copyOf(golden.inputIds(), golden.genPromptLen());
-        LocalCluster.Options options = LocalCluster.Options.of(tiny, 2, () -> new CudaBackend(cuda, 0), "cuda-host");
+        LocalCluster.Options options = LocalCluster.Options.of(tiny, 2, () -> new CudaBackend(cuda, 0, 0.45), "cuda-host");
         try (LocalCluster cluster = LocalCluster.start(options, System.out);
              TesseraClient client = TesseraClient.connect(cluster.address())) {
-            // Each worker sized its KV pool from the device's free memory less its weights (--kv-blocks not given).
+            // Each worker sized its KV pool from its share of the device less its weights (--kv-blocks not given).
             ModelConfig config = ModelConfig.load(tiny);
             try (Checkpoint ckpt = Checkpoint.open(tiny)) {
                 for (Worker w : cluster.workers()) {
@@ -62,8 +62,9 @@ class CudaClusterIT {
                     int layers = info.getLastLayer() - info.getFirstLayer();
                     long perBlock = CudaBackend.kvBytesPerBlock(layers, info.getKvBlockSize(), config.numKvHeads(), config.headDim());
                     long weights = ModelShard.weightBytes(ckpt, config, info.getFirstLayer(), info.getLastLayer());
-                    long free = 256L << 20;  // what the host build reports
-                    long expected = (free - weights - weights / 50 - (long) Math.ceil(0.1 * free)) / perBlock;
+                    long device = 256L << 20;  // what the host build reports, all free
+                    long own = (long) (0.45 * device);
+                    long expected = (own - weights - weights / 50 - own / 10) / perBlock;
                     assertEquals(expected, info.getKvCapacityBlocks(), w.id() + " KV blocks");
                 }
             }

@@ -89,8 +89,13 @@ class DeviceLostIT {
             for (CompletableFuture<Completion> call : calls)
                 assertArrayEquals(golden.genTokens(), call.get(90, TimeUnit.SECONDS).tokenIdArray(),
                         "a request on the lost worker finishes on the other replica, tokens unchanged");
-            List<Worker> lost = cluster.workers().stream().filter(w -> w.lost().toCompletableFuture().isDone()).toList();
-            assertEquals(1, lost.size(), "the worker whose device was lost says so");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            List<Worker> lost;
+            do {
+                lost = cluster.workers().stream().filter(w -> w.lost().toCompletableFuture().isDone()).toList();
+                if (lost.isEmpty()) Thread.sleep(20);
+            } while (lost.isEmpty() && System.nanoTime() < deadline);
+            assertEquals(1, lost.size(), "the worker whose device was lost says so, once it has stopped");
             String reason = lost.getFirst().lost().toCompletableFuture().get();
             assertTrue(reason.contains("TC_DEVICE_LOST"), reason);
         }

@@ -36,6 +36,12 @@ public final class BackendOptions {
                     + "by " + Cuda.LIBRARY_ENV + ").")
     Path cudaLibrary;
 
+    @Option(names = "--gpu-memory-share", paramLabel = "FRACTION",
+            description = "With --backend cuda: the share of the GPU's memory this process's workers may use for weights, "
+                    + "KV cache and step buffers. Give each process its share when several share a GPU (two workers: 0.45 "
+                    + "each). Default: 0.9, divided among the workers of `up`.")
+    Double gpuMemoryShare;
+
     @Option(names = "--activations", paramLabel = "fp32|bf16", defaultValue = "fp32",
             description = "Precision of activations and the KV cache: fp32 (every backend; the mode verification runs in). "
                     + "bf16 is the planned fast mode of the CUDA backend and is not built yet. Default: ${DEFAULT-VALUE}.")
@@ -79,7 +85,19 @@ public final class BackendOptions {
     }
 
     /** A factory of fresh backends (one per stage); fails at once, in one sentence, for a backend that cannot run. */
-    public Supplier<Backend> factory() {
+    public Supplier<Backend> factory() { return factory(1); }
+
+    /**
+     * As {@link #factory()}, for {@code workersPerDevice} workers of this process on one GPU: without
+     * {@code --gpu-memory-share} each CUDA backend takes an equal part of the default share.
+     */
+    public Supplier<Backend> factory(int workersPerDevice) {
+        if (gpuMemoryShare != null && !"cuda".equals(backend))
+            throw new IllegalArgumentException("--gpu-memory-share applies to --backend cuda only");
+        if (gpuMemoryShare != null && !(gpuMemoryShare > 0 && gpuMemoryShare <= 1))
+            throw new IllegalArgumentException("--gpu-memory-share is a fraction in (0, 1], got " + gpuMemoryShare);
+        double share = gpuMemoryShare != null ? gpuMemoryShare / Math.max(1, workersPerDevice)
+                : CudaBackend.DEFAULT_MEMORY_SHARE / Math.max(1, workersPerDevice);
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         if (cudaLibrary != null && !"cuda".equals(backend))
             throw new IllegalArgumentException("--cuda-library applies to --backend cuda only");
@@ -94,7 +112,7 @@ public final class BackendOptions {
             case "scalar" -> ScalarBackend::new;
             case "cuda" -> {
                 Cuda cuda = cudaLibrary();
-                yield () -> new CudaBackend(cuda, 0);
+                yield () -> new CudaBackend(cuda, 0, share);
             }
             case "sim" -> throw new IllegalArgumentException(
                     "--backend sim simulates serving stages (worker, up) and computes nothing; this command needs cpu or scalar");

@@ -70,7 +70,7 @@ public final class UpCommand implements Callable<Integer> {
             if (model == null) System.out.println("model: synthetic demo checkpoint at " + dir + " (random weights: its tokens are not language)");
         }
         LocalCluster.Options options = new LocalCluster.Options(dir, stages, replicas, host, port, zkPort,
-                simulation == null ? backend.factory() : null, backend.describe(), kvBlocks, kvBlockSize,
+                simulation == null ? backend.factory(stages * replicas) : null, backend.describe(), kvBlocks, kvBlockSize,
                 dev.tessera.coordinator.engine.ReplicaSet.Limits.DEFAULT, 1, http.gateway(host), simulation);
         long start = System.nanoTime();
         LocalCluster cluster = LocalCluster.start(options, System.out);

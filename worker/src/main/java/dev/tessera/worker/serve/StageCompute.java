@@ -146,8 +146,9 @@ final class StageCompute {
                 log.error("stage {}: step {} lost the device: {}", id.workerId(), in.getStep(), e.getMessage());
                 error = error(StepErrorCode.STEP_ERROR_CODE_INTERNAL, in, "stage " + id.workerId() + " lost its device: "
                         + e.getMessage());
-                // NOTE: the worker is told before this step's failure is answered; it stops on a thread of its own, so
-                // the answer still goes out, and the coordinator moves the step's requests to another replica.
+                // NOTE: the worker is told before this step's failure is answered and stops on a thread of its own, so
+                // the answer may or may not go out before the stream is closed; either way the coordinator gives the
+                // replica up and moves its requests to another one.
                 Consumer<String> listener = onBackendLost;
                 if (listener != null) listener.accept(e.getMessage());
             } catch (RuntimeException | Error e) {

@@ -7,6 +7,7 @@ import dev.tessera.proto.v1.WorkerInfo;
 import dev.tessera.proto.v1.WorkerState;
 import dev.tessera.proto.zk.ZkLayout;
 import dev.tessera.worker.backend.Backend;
+import dev.tessera.worker.backend.BackendLostException;
 import dev.tessera.worker.backend.cuda.Cuda;
 import dev.tessera.worker.backend.cuda.CudaBackend;
 import dev.tessera.worker.checkpoint.Checkpoint;
@@ -163,9 +164,13 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * The KV pool's blocks: {@code --kv-blocks} when given; else, on a CUDA device, what its free memory holds once
-     * this shard's weights are loaded, leaving {@link #DEVICE_FRACTION_LEFT_FREE} of the device for activations and
-     * workspaces; else the host budget of {@link WorkerConfig#kvBlocksFor}.
+     * The KV pool's blocks: {@code --kv-blocks} when given; else, on a CUDA device, what this worker's share of the
+     * device ({@link CudaBackend#memoryShare()}) holds once its shard's weights are loaded, leaving a tenth of that
+     * share for activations and workspaces, and never more than the device has free; else the host budget of
+     * {@link WorkerConfig#kvBlocksFor}.
+     *
+     * <p>NOTE: by share, not by free memory alone: workers that start together on one GPU each see it all free, and
+     * would each claim it.
      */
     private int kvBlocks(ModelConfig model) {
         if (!(backend instanceof CudaBackend device))
@@ -173,22 +178,28 @@ public final class Worker implements AutoCloseable {
         long perBlock = CudaBackend.kvBytesPerBlock(layers.count(), config.kvBlockSize(), model.numKvHeads(), model.headDim());
         long weights = ModelShard.weightBytes(checkpoint, model, layers.first(), layers.last());
         Cuda.MemoryInfo now = device.memoryInfo();
-        // NOTE: weights are counted as stored; on the device vectors and biases are float32, twice their bf16 bytes,
-        // which the 2% margin covers (they are well under 1% of a layer).
-        long afterWeights = now.freeBytes() - weights - weights / 50;
-        int blocks = CudaBackend.kvBlocksThatFit(new Cuda.MemoryInfo(Math.max(0, afterWeights), now.totalBytes()), perBlock,
-                DEVICE_FRACTION_LEFT_FREE);
+        int blocks = deviceKvBlocks(now, device.memoryShare(), weights, perBlock);
         if (blocks < 1)
-            throw new IllegalArgumentException("worker " + config.workerId() + ": " + device.name() + " has " + now.freeBytes()
-                    + " bytes free; layers " + layers + " take " + weights + " bytes of weights and leave no room for a KV "
-                    + "block of " + perBlock + " bytes; hold fewer layers on this worker");
-        log.info("worker {}: {} MB free on {}, {} MB of weights to load: {} KV blocks of {} tokens", config.workerId(),
-                now.freeBytes() >> 20, device.name(), weights >> 20, blocks, config.kvBlockSize());
+            throw new IllegalArgumentException("worker " + config.workerId() + ": " + Math.round(device.memoryShare() * 100)
+                    + "% of " + device.name() + " (" + (now.totalBytes() >> 20) + " MB, " + (now.freeBytes() >> 20)
+                    + " MB free) leaves no room for a KV block of " + perBlock + " bytes after " + (weights >> 20)
+                    + " MB of weights for layers " + layers + "; hold fewer layers, or give it a larger --gpu-memory-share");
+        log.info("worker {}: {}% of {} ({} MB free), {} MB of weights to load: {} KV blocks of {} tokens", config.workerId(),
+                Math.round(device.memoryShare() * 100), device.name(), now.freeBytes() >> 20, weights >> 20, blocks,
+                config.kvBlockSize());
         return blocks;
     }
 
-    /** The share of a device's memory a worker leaves free after its weights and KV pool. */
-    static final double DEVICE_FRACTION_LEFT_FREE = 0.1;
+    /**
+     * KV blocks that fit in {@code share} of a device, and in what it has free, after {@code weights} bytes of weights
+     * and a tenth of the share; weights are counted as stored plus 2% (vectors and biases are float32 on the device,
+     * twice their bf16 bytes, and well under 1% of a layer).
+     */
+    public static int deviceKvBlocks(Cuda.MemoryInfo now, double share, long weights, long perBlock) {
+        long own = (long) (share * now.totalBytes());
+        long usable = Math.min(own, now.freeBytes()) - weights - weights / 50 - own / 10;
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, usable / perBlock));
+    }
 
     /**
      * The backend's device is lost (a fault left its CUDA context unusable): this worker leaves the cluster at once, as
@@ -196,15 +207,22 @@ public final class Worker implements AutoCloseable {
      * the reason so that the process can exit and be restarted. Called from the compute thread; returns at once.
      */
     private void deviceLost(String reason) {
-        if (!lost.complete(reason)) return;
+        if (!losing.compareAndSet(false, true)) return;
         log.error("worker {}: its device is lost ({}); leaving the cluster, restart the process", config.workerId(), reason);
-        Thread.ofPlatform().name("tessera-worker-lost").start(this::kill);
+        // NOTE: lost() completes after kill() has returned, on this thread of its own: whoever waits for it (the worker
+        // command exits, and its shutdown hook closes the worker) then finds the worker already stopped, and nothing
+        // that depends on it runs on the compute thread.
+        Thread.ofPlatform().name("tessera-worker-lost").start(() -> {
+            kill();
+            lost.complete(reason);
+        });
     }
 
-    /** Completes, with the reason, once the backend's device is lost and the worker has begun to stop. */
+    /** Completes, with the reason, once the backend's device is lost and the worker has stopped. */
     public java.util.concurrent.CompletionStage<String> lost() { return lost.minimalCompletionStage(); }
 
     private final java.util.concurrent.CompletableFuture<String> lost = new java.util.concurrent.CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicBoolean losing = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** This worker as Info reports it now. */
     public WorkerInfo info() { return service.info(); }
@@ -229,9 +247,17 @@ public final class Worker implements AutoCloseable {
      */
     @Override
     public void close() {
+        boolean already;
         synchronized (this) {
-            if (stopped) return;
+            already = stopped;
             stopped = true;
+        }
+        if (already) {
+            // NOTE: a stop already under way (kill() after a lost device, say) finishes before close() returns, so that
+            // a shutdown hook calling close() does not let the JVM halt half-way through it. Waited for outside the
+            // monitor: the other stop may need it.
+            awaitQuietly(finished, CLOSE_GRACE.multipliedBy(3));
+            return;
         }
         // NOTE: with ZooKeeper unreachable, registry writes would block through Curator's retries; skip them: the
         // ephemeral node goes when the session does (at curator.close(), or its timeout), which is the same outcome.
@@ -253,7 +279,19 @@ public final class Worker implements AutoCloseable {
         quietly("stop health", () -> { if (health != null) health.enterTerminalState(); });
         quietly("close the ZooKeeper client", () -> { if (curator != null) curator.close(); });
         release();
+        finished.countDown();
         log.info("worker {} stopped", config.workerId());
+    }
+
+    /** Counted down once a stop, by close() or stopNow(), has done all it does. */
+    private final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+
+    private static void awaitQuietly(java.util.concurrent.CountDownLatch latch, Duration timeout) {
+        try {
+            latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -274,6 +312,7 @@ public final class Worker implements AutoCloseable {
         quietly("close the stage", () -> { if (service != null) service.close(); });
         quietly("close the ZooKeeper client", () -> { if (curator != null) curator.close(); });
         release();
+        finished.countDown();
         return true;
     }
 
@@ -360,6 +399,10 @@ public final class Worker implements AutoCloseable {
         HiddenStates zeros = shard.isFirst() ? null : HiddenStates.of(new float[h], 1, h);
         try {
             shard.forward(new ShardStep(List.of(one), zeros, false, false));
+            // and as serving steps without log-probabilities run: greedy choices may be made by the backend
+            if (shard.isLast()) shard.forward(new ShardStep(List.of(one), zeros, false, false, false));
+        } catch (BackendLostException e) {
+            throw e;  // the device, not the model: the command exits as for a device lost while serving
         } catch (RuntimeException e) {
             throw new IllegalStateException("the warm-up step failed on layers " + shard.spec().firstLayer() + ".."
                     + shard.spec().lastLayer() + ": " + e.getMessage(), e);

@@ -50,6 +50,7 @@ public final class CudaBackend implements Backend, WeightGenerator {
     }
 
     private final Cuda cuda;
+    private final double memoryShare;
     private final Cuda.Context ctx;
     private final DeviceMemory memory;
     private final SmallUploads uploads;
@@ -58,14 +59,26 @@ public final class CudaBackend implements Backend, WeightGenerator {
     private final String name;
     private boolean closed;
 
+    /** The share of a device's memory a backend takes when it is the device's only user. */
+    public static final double DEFAULT_MEMORY_SHARE = 0.9;
+
     /** The oldest GPU generation the library is built for: Hopper (sm_90). */
     public static final int MIN_COMPUTE_CAPABILITY = 90;
 
     /** A backend on the default library's first device. */
     public static CudaBackend open() { return new CudaBackend(Cuda.load(), 0); }
 
-    /** A backend on {@code device} of {@code cuda}. */
-    public CudaBackend(Cuda cuda, int device) {
+    /** A backend on {@code device} of {@code cuda} that may use {@link #DEFAULT_MEMORY_SHARE} of it. */
+    public CudaBackend(Cuda cuda, int device) { this(cuda, device, DEFAULT_MEMORY_SHARE); }
+
+    /**
+     * A backend on {@code device} of {@code cuda} that may use {@code memoryShare} of the device's memory for its
+     * weights, KV pool and step buffers (processes sharing a GPU each take their share).
+     */
+    public CudaBackend(Cuda cuda, int device, double memoryShare) {
+        if (!(memoryShare > 0 && memoryShare <= 1))
+            throw new IllegalArgumentException("a GPU memory share is in (0, 1], got " + memoryShare);
+        this.memoryShare = memoryShare;
         this.cuda = cuda;
         this.ctx = cuda.createContext(device);
         try {
@@ -89,6 +102,9 @@ public final class CudaBackend implements Backend, WeightGenerator {
 
     @Override
     public String name() { return name; }
+
+    /** The share of the device's memory this backend may use. */
+    public double memoryShare() { return memoryShare; }
 
     /** Free and total memory of the device now. */
     public Cuda.MemoryInfo memoryInfo() { return ctx.memoryInfo(); }

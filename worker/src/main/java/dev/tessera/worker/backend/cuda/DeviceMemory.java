@@ -2,6 +2,7 @@ package dev.tessera.worker.backend.cuda;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -26,7 +27,7 @@ final class DeviceMemory implements AutoCloseable {
 
     private final Cuda.Context ctx;
     private final Map<Long, Long> live = new HashMap<>();                 // address -> bytes, handed out
-    private final Map<Long, ArrayDeque<Long>> cached = new HashMap<>();   // bytes -> released addresses
+    private final Map<Long, ArrayDeque<Long>> cached = new LinkedHashMap<>();   // bytes -> released addresses, oldest size first
     private final long maxCachedBytes;
     private long liveBytes, cachedBytes;
     private boolean closed;
@@ -84,9 +85,22 @@ final class DeviceMemory implements AutoCloseable {
     void release(long address) {
         if (address == 0) return;
         long bytes = remove(address);
-        if (cachedBytes + bytes > maxCachedBytes) {
-            ctx.free(address);  // NOTE: cudaFree waits for the device; only a cache over its bound pays it
+        if (bytes > maxCachedBytes) {
+            ctx.free(address);
             return;
+        }
+        // NOTE: over the bound, the buffers cached longest give way (sizes a burst of large steps left behind), not
+        // the one just released, which the next step is the likeliest to ask for. cudaFree waits for the device;
+        // only a cache over its bound pays that.
+        for (var lists = cached.entrySet().iterator(); cachedBytes + bytes > maxCachedBytes && lists.hasNext(); ) {
+            var entry = lists.next();
+            ArrayDeque<Long> list = entry.getValue();
+            while (!list.isEmpty() && cachedBytes + bytes > maxCachedBytes) {
+                long old = list.removeLast();
+                cachedBytes -= entry.getKey();
+                ctx.free(old);
+            }
+            if (list.isEmpty()) lists.remove();
         }
         cached.computeIfAbsent(bytes, b -> new ArrayDeque<>()).push(address);
         cachedBytes += bytes;

@@ -45,15 +45,24 @@ final class StepIndices {
     /** The device address of {@code host}'s contents, uploaded now unless an unchanged copy is there. */
     long ints(int[] host) {
         for (Array a : arrays)
-            if (a.host() == host && Arrays.equals((int[]) a.snapshot(), host)) return a.address();
+            if (a.host() == host && Arrays.equals((int[]) a.snapshot(), host)) return hit(a);
         return add(host, host.clone(), MemorySegment.ofArray(host), 4L * host.length);
     }
 
     /** As {@link #ints}, for floats. */
     long floats(float[] host) {
         for (Array a : arrays)
-            if (a.host() == host && Arrays.equals((float[]) a.snapshot(), host)) return a.address();
+            if (a.host() == host && Arrays.equals((float[]) a.snapshot(), host)) return hit(a);
         return add(host, host.clone(), MemorySegment.ofArray(host), 4L * host.length);
+    }
+
+    /** A found copy moves to the front, so that arrays used every step (the rotary frequencies) stay. */
+    private long hit(Array a) {
+        if (arrays.peekFirst() != a) {
+            arrays.remove(a);
+            arrays.addFirst(a);
+        }
+        return a.address();
     }
 
     private long add(Object host, Object snapshot, MemorySegment data, long size) {
@@ -69,8 +78,13 @@ final class StepIndices {
 
     private long upload(MemorySegment data, long size) {
         long address = memory.takeReusable(Math.max(size, 4));
+        try {
+            ctx.copyToDevice(address, data, size);
+        } catch (RuntimeException e) {
+            memory.release(address);
+            throw e;
+        }
         bytes += held(size);
-        ctx.copyToDevice(address, data, size);
         return address;
     }
 
@@ -95,11 +109,19 @@ final class StepIndices {
         for (int s = 0; s < tables.length; s++) offsets[s + 1] = offsets[s] + tables[s].length;
         int[] flat = new int[offsets[tables.length]];
         for (int s = 0; s < tables.length; s++) System.arraycopy(tables[s], 0, flat, offsets[s], tables[s].length);
-        long[] addresses = {
-                upload(MemorySegment.ofArray(batch.positions()), 4L * batch.positions().length),
-                upload(MemorySegment.ofArray(batch.sequenceOf()), 4L * batch.sequenceOf().length),
-                upload(MemorySegment.ofArray(offsets), 4L * offsets.length),
-                upload(MemorySegment.ofArray(flat), 4L * flat.length)};
+        MemorySegment[] parts = {MemorySegment.ofArray(batch.positions()), MemorySegment.ofArray(batch.sequenceOf()),
+                MemorySegment.ofArray(offsets), MemorySegment.ofArray(flat)};
+        long[] addresses = new long[parts.length];
+        int done = 0;
+        try {
+            for (; done < parts.length; done++) addresses[done] = upload(parts[done], parts[done].byteSize());
+        } catch (RuntimeException e) {
+            for (int i = 0; i < done; i++) {  // NOTE: nothing taken for a batch that failed to upload stays held
+                memory.release(addresses[i]);
+                bytes -= held(parts[i].byteSize());
+            }
+            throw e;
+        }
         Batch device = new Batch(addresses[0], addresses[1], addresses[2], addresses[3], maxPosition);
         long held = held(4L * batch.positions().length) + held(4L * batch.sequenceOf().length) + held(4L * offsets.length)
                 + held(4L * flat.length);
