@@ -7,11 +7,14 @@ __device__ __forceinline__ bool better(float v, int i, float best, int best_i) {
     return v > best || (v == best && i < best_i) || (best != best && v == v);  // NaN never wins
 }
 
-/* One block per row: each thread scans a stride, then the block reduces (value, index) pairs through shared memory. */
-__global__ void f32_argmax_rows(const float *x, int cols, int32_t *out) {
+/*
+ * The argmax of one row over the block: each thread scans a stride, then the block reduces (value, index) pairs
+ * through shared memory. Every thread of the block must call it; all of them get the answer (the lowest index among
+ * equal maxima). blockDim.x must be a power of two, at most 256.
+ */
+__device__ void block_argmax(const float *row, int cols, float *best_value, int *best_index) {
     __shared__ float values[256];
     __shared__ int indices[256];
-    const float *row = x + (size_t)blockIdx.x * cols;
     float best = -INFINITY;
     int best_i = 0x7fffffff;
     for (int c = threadIdx.x; c < cols; c += blockDim.x)
@@ -29,41 +32,31 @@ __global__ void f32_argmax_rows(const float *x, int cols, int32_t *out) {
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) out[blockIdx.x] = indices[0] == 0x7fffffff ? 0 : indices[0];
+    *best_value = values[0];
+    *best_index = indices[0] == 0x7fffffff ? 0 : indices[0];
+    __syncthreads();  // every thread has read the answer before the shared arrays are used again
 }
 
-/*
- * One block per row: the argmax as above, then the log-probability of that token under the row's softmax,
- * -log(sum exp(x - max)), the sum reduced over the block.
- */
+/* One block per row: greedy sampling's token. */
+__global__ void f32_argmax_rows(const float *x, int cols, int32_t *out) {
+    float top;
+    int index;
+    block_argmax(x + (size_t)blockIdx.x * cols, cols, &top, &index);
+    if (threadIdx.x == 0) out[blockIdx.x] = index;
+}
+
+/* One block per row: the argmax, and its log-probability under the row's softmax, -log(sum exp(x - max)). */
 __global__ void f32_greedy_rows(const float *x, int cols, int32_t *tokens, float *logprobs) {
-    __shared__ float values[256];
-    __shared__ int indices[256];
     __shared__ float scratch[32];
     const float *row = x + (size_t)blockIdx.x * cols;
-    float best = -INFINITY;
-    int best_i = 0x7fffffff;
-    for (int c = threadIdx.x; c < cols; c += blockDim.x)
-        if (better(row[c], c, best, best_i)) { best = row[c]; best_i = c; }
-    values[threadIdx.x] = best;
-    indices[threadIdx.x] = best_i;
-    __syncthreads();
-    for (int half = (int)blockDim.x / 2; half > 0; half >>= 1) {
-        if ((int)threadIdx.x < half) {
-            int other = threadIdx.x + half;
-            if (better(values[other], indices[other], values[threadIdx.x], indices[threadIdx.x])) {
-                values[threadIdx.x] = values[other];
-                indices[threadIdx.x] = indices[other];
-            }
-        }
-        __syncthreads();
-    }
-    float top = values[0];
+    float top;
+    int index;
+    block_argmax(row, cols, &top, &index);
     float sum = 0.0f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(row[c] - top);
     sum = tc_block_sum(sum, scratch);
     if (threadIdx.x == 0) {
-        tokens[blockIdx.x] = indices[0] == 0x7fffffff ? 0 : indices[0];
+        tokens[blockIdx.x] = index;
         logprobs[blockIdx.x] = -logf(sum);
     }
 }
