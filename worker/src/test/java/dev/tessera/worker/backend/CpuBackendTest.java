@@ -267,26 +267,8 @@ class CpuBackendTest {
         return new Moe(b.matrix(t[0]), b.vec(t[1]), b.experts(t[2], t[3], t[4], t[5], t[6], t[7]), 4, 7f, 1.702f);
     }
 
-    /** Router (experts 2 and 5 identical, so their logits tie), MXFP4 experts, biases that push past the clamp. */
     private Tensor[] moeTensors(int experts, int hidden, int inter) {
-        float[] router = gaussian(experts * hidden, 0.3), routerBias = gaussian(experts, 0.5);
-        System.arraycopy(router, 2 * hidden, router, 5 * hidden, hidden);
-        routerBias[5] = routerBias[2];
-        byte[] guBlocks = new byte[experts * 2 * inter * hidden / 2], dBlocks = new byte[experts * hidden * inter / 2];
-        random.nextBytes(guBlocks);
-        random.nextBytes(dBlocks);
-        byte[] guScales = new byte[experts * 2 * inter * hidden / 32], dScales = new byte[experts * hidden * inter / 32];
-        for (int i = 0; i < guScales.length; i++) guScales[i] = (byte) (121 + random.nextInt(6));
-        for (int i = 0; i < dScales.length; i++) dScales[i] = (byte) (121 + random.nextInt(6));
-        float[] guBias = gaussian(experts * 2 * inter, 4);     // many pre-activations beyond ±7
-        return new Tensor[] {
-                bf16("router", router, experts, hidden), bf16("router.bias", routerBias, experts),
-                u8("gate_up.blocks", guBlocks, experts, 2 * inter, hidden / 32, 16),
-                u8("gate_up.scales", guScales, experts, 2 * inter, hidden / 32),
-                bf16("gate_up.bias", guBias, experts, 2 * inter),
-                u8("down.blocks", dBlocks, experts, hidden, inter / 32, 16),
-                u8("down.scales", dScales, experts, hidden, inter / 32),
-                bf16("down.bias", gaussian(experts * hidden, 1), experts, hidden)};
+        return FakeTensors.moe(random, experts, hidden, inter);
     }
 
     @ParameterizedTest
