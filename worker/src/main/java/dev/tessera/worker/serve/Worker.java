@@ -31,7 +31,11 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -73,6 +77,11 @@ public final class Worker implements AutoCloseable {
     private LayerRange layers;
     private Checkpoint checkpoint;
     private Backend backend;
+    /** Completes with the reason once the backend's device is lost and this worker has stopped. */
+    private final CompletableFuture<String> lost = new CompletableFuture<>();
+    private final AtomicBoolean losing = new AtomicBoolean();
+    /** Counted down once a stop, by close() or stopNow(), has done all it does. */
+    private final CountDownLatch finished = new CountDownLatch(1);
     private StageModel shard;
     private StageService service;
     private HealthStatusManager health;
@@ -219,10 +228,7 @@ public final class Worker implements AutoCloseable {
     }
 
     /** Completes, with the reason, once the backend's device is lost and the worker has stopped. */
-    public java.util.concurrent.CompletionStage<String> lost() { return lost.minimalCompletionStage(); }
-
-    private final java.util.concurrent.CompletableFuture<String> lost = new java.util.concurrent.CompletableFuture<>();
-    private final java.util.concurrent.atomic.AtomicBoolean losing = new java.util.concurrent.atomic.AtomicBoolean();
+    public CompletionStage<String> lost() { return lost.minimalCompletionStage(); }
 
     /** This worker as Info reports it now. */
     public WorkerInfo info() { return service.info(); }
@@ -283,10 +289,7 @@ public final class Worker implements AutoCloseable {
         log.info("worker {} stopped", config.workerId());
     }
 
-    /** Counted down once a stop, by close() or stopNow(), has done all it does. */
-    private final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
-
-    private static void awaitQuietly(java.util.concurrent.CountDownLatch latch, Duration timeout) {
+    private static void awaitQuietly(CountDownLatch latch, Duration timeout) {
         try {
             latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
