@@ -11,7 +11,7 @@ out="${1:?usage: build.sh OUT [host|cuda|all]}"
 which="${2:-all}"
 mkdir -p "$out"
 
-kernels=(errors embedding elementwise rmsnorm linear rope kv_cache attention moe sampling fill)
+kernels=(errors embedding elementwise rmsnorm linear qkv rope kv_cache attention moe sampling fill)
 shared=()
 for k in "${kernels[@]}"; do shared+=("$src/$k.cu"); done
 

@@ -131,6 +131,18 @@ tc_status tc_f32_bf16w_linear(tc_context *ctx, const float *d_x, int rows, int i
 tc_status tc_f32_rope(tc_context *ctx, float *d_x, int rows, int cols, int head_dim, const int32_t *d_positions,
                       const float *d_inv_freq, float concentration);
 
+/*
+ * The attention block's projections in one launch: q = x · Wqᵀ + bq [rows, q_rows], k likewise [rows, k_rows], v
+ * [rows, v_rows], with q and k rotated as tc_f32_rope does (each head_dim-wide head, positions[t] · inv_freq[i],
+ * scaled by `concentration`). Equal to three tc_f32_bf16w_linear calls and two tc_f32_rope calls. Biases may be null;
+ * outputs must not alias x.
+ */
+tc_status tc_f32_bf16w_qkv_rope(tc_context *ctx, const float *d_x, int rows, int in_features, const uint16_t *d_wq,
+                                const float *d_bq, int q_rows, const uint16_t *d_wk, const float *d_bk, int k_rows,
+                                const uint16_t *d_wv, const float *d_bv, int v_rows, int head_dim,
+                                const int32_t *d_positions, const float *d_inv_freq, float concentration, float *d_q,
+                                float *d_k, float *d_v);
+
 /* Stores row t of k and v [rows, width] at slot d_slots[t] of one layer's caches [slots, width]. */
 tc_status tc_f32_kv_write(tc_context *ctx, const float *d_k, const float *d_v, int rows, int width,
                           const int32_t *d_slots, float *d_k_cache, float *d_v_cache);

@@ -51,6 +51,9 @@ public interface Backend extends AutoCloseable {
         int headDim();
     }
 
+    /** The attention block's input projections: q {@code [heads·hd, H]}, k and v {@code [kvHeads·hd, H]}, with biases. */
+    record Qkv(Matrix q, Vec qBias, Matrix k, Vec kBias, Matrix v, Vec vBias) {}
+
     /** The router and experts of one MoE block, with its activation constants. */
     record Moe(Matrix router, Vec routerBias, Experts experts, int expertsPerToken, float swigluLimit, float swigluAlpha) {}
 
@@ -95,6 +98,19 @@ public interface Backend extends AutoCloseable {
      * {@code concentration} (YaRN's attention factor).
      */
     void rope(Activations x, int headDim, int[] positions, float[] invFreq, float concentration);
+
+    /**
+     * The attention block's projections and rotary embedding: {@code q = linear(x, Wq, bq)}, k and v likewise, then
+     * {@link #rope} on q and k. A backend may do it in one pass; the result is that of the five ops.
+     */
+    default void qkvRope(Activations x, Qkv w, int headDim, int[] positions, float[] invFreq, float concentration,
+                         Activations q, Activations k, Activations v) {
+        linear(x, w.q(), w.qBias(), q);
+        linear(x, w.k(), w.kBias(), k);
+        linear(x, w.v(), w.vBias(), v);
+        rope(q, headDim, positions, invFreq, concentration);
+        rope(k, headDim, positions, invFreq, concentration);
+    }
 
     /** Stores each token's key and value rows at its cache slot ({@code block · blockSize + offset}). */
     void writeKv(Activations k, Activations v, KvCache cache, int layer, int[] slots);

@@ -2,15 +2,14 @@ package dev.tessera.worker.engine;
 
 import dev.tessera.worker.backend.Backend.Matrix;
 import dev.tessera.worker.backend.Backend.Moe;
+import dev.tessera.worker.backend.Backend.Qkv;
 import dev.tessera.worker.backend.Backend.Vec;
 import dev.tessera.worker.model.ModelConfig;
 
 /** The weights of one transformer layer, as backend handles, with their Hugging Face names and shapes checked. */
 record LayerWeights(
         Vec inputNorm,      // [H]
-        Matrix q, Vec qBias, // [heads·hd, H], [heads·hd]
-        Matrix k, Vec kBias, // [kvHeads·hd, H]
-        Matrix v, Vec vBias, // [kvHeads·hd, H]
+        Qkv qkv,            // q [heads·hd, H], k and v [kvHeads·hd, H], with biases
         Matrix o, Vec oBias, // [H, heads·hd], [H]
         Vec sinks,          // [heads]
         Vec postNorm,       // [H]
@@ -21,12 +20,12 @@ record LayerWeights(
         int h = c.hiddenSize(), qw = c.qWidth(), kvw = c.kvWidth();
         return new LayerWeights(
                 w.vec(p + "input_layernorm.weight", h),
-                w.matrix(p + "self_attn.q_proj.weight", qw, h),
-                w.vec(p + "self_attn.q_proj.bias", qw),
-                w.matrix(p + "self_attn.k_proj.weight", kvw, h),
-                w.vec(p + "self_attn.k_proj.bias", kvw),
-                w.matrix(p + "self_attn.v_proj.weight", kvw, h),
-                w.vec(p + "self_attn.v_proj.bias", kvw),
+                new Qkv(w.matrix(p + "self_attn.q_proj.weight", qw, h),
+                        w.vec(p + "self_attn.q_proj.bias", qw),
+                        w.matrix(p + "self_attn.k_proj.weight", kvw, h),
+                        w.vec(p + "self_attn.k_proj.bias", kvw),
+                        w.matrix(p + "self_attn.v_proj.weight", kvw, h),
+                        w.vec(p + "self_attn.v_proj.bias", kvw)),
                 w.matrix(p + "self_attn.o_proj.weight", h, qw),
                 w.vec(p + "self_attn.o_proj.bias", h),
                 w.vec(p + "self_attn.sinks", c.numHeads()),

@@ -151,11 +151,7 @@ public final class ModelShard implements StageModel {
             int layer = spec.firstLayer() + i;
             // attention sub-block
             backend.rmsNorm(x, w.inputNorm(), config.rmsNormEps(), normed);
-            backend.linear(normed, w.q(), w.qBias(), q);
-            backend.linear(normed, w.k(), w.kBias(), k);
-            backend.linear(normed, w.v(), w.vBias(), v);
-            backend.rope(q, config.headDim(), at.positions(), yarn.invFreq(), yarn.concentration());
-            backend.rope(k, config.headDim(), at.positions(), yarn.invFreq(), yarn.concentration());
+            backend.qkvRope(normed, w.qkv(), config.headDim(), at.positions(), yarn.invFreq(), yarn.concentration(), q, k, v);
             // NOTE: every key of the chunk is written before attention reads the cache, so a prefill chunk sees its
             // own earlier tokens; the causal and sliding masks come from positions alone.
             backend.writeKv(k, v, kv, i, at.slots());

@@ -80,7 +80,7 @@ public final class Cuda {
     private final MethodHandle statusName, lastError, deviceCount, contextCreate, contextDestroy, deviceName,
             computeCapability, memoryInfo, alloc, free, copyToDevice, copyToHost, copyOnDevice, zero, synchronize,
             bf16Fill, u8Fill, embedding, rmsNorm, linear, rope, kvWrite, attention, attentionWorkspace, moe,
-            moeWorkspace, gatherRows, add, argmaxRows, greedyRows;
+            moeWorkspace, gatherRows, add, argmaxRows, greedyRows, qkvRope;
 
     private Cuda(Path path, SymbolLookup lookup) {
         this.path = path;
@@ -124,6 +124,8 @@ public final class Cuda {
         rmsNorm = bind("tc_f32_rmsnorm", FunctionDescriptor.of(I, A, A, A, I, I, F, A), false);
         linear = bind("tc_f32_bf16w_linear", FunctionDescriptor.of(I, A, A, I, I, A, I, A, A), false);
         rope = bind("tc_f32_rope", FunctionDescriptor.of(I, A, A, I, I, I, A, A, F), false);
+        qkvRope = bind("tc_f32_bf16w_qkv_rope",
+                FunctionDescriptor.of(I, A, A, I, I, A, A, I, A, A, I, A, A, I, I, A, A, F, A, A, A), false);
         kvWrite = bind("tc_f32_kv_write", FunctionDescriptor.of(I, A, A, A, I, I, A, A, A), false);
         attention = bind("tc_f32_paged_attention",
                 FunctionDescriptor.of(I, A, A, I, I, I, I, A, A, A, A, A, A, I, A, I, F, I, A, A), false);
@@ -454,6 +456,14 @@ public final class Cuda {
         public void rmsNorm(long x, long gain, int rows, int cols, float eps, long out) {
             check("tc_f32_rmsnorm", call(() -> (int) rmsNorm.invokeExact(ctx(), ptr(x), ptr(gain), rows, cols, eps,
                     ptr(out))));
+        }
+
+        public void qkvRope(long x, int rows, int inFeatures, long wq, long bq, int qRows, long wk, long bk, int kRows,
+                            long wv, long bv, int vRows, int headDim, long positions, long invFreq, float concentration,
+                            long q, long k, long v) {
+            check("tc_f32_bf16w_qkv_rope", call(() -> (int) qkvRope.invokeExact(ctx(), ptr(x), rows, inFeatures, ptr(wq),
+                    ptr(bq), qRows, ptr(wk), ptr(bk), kRows, ptr(wv), ptr(bv), vRows, headDim, ptr(positions),
+                    ptr(invFreq), concentration, ptr(q), ptr(k), ptr(v))));
         }
 
         public void linear(long x, int rows, int inFeatures, long w, int outFeatures, long bias, long y) {

@@ -362,6 +362,32 @@ public final class CudaBackend implements Backend, WeightGenerator {
         ctx.rope(a.address(), a.rows(), a.cols(), headDim, indices.ints(positions), indices.floats(invFreq), concentration);
     }
 
+    /** The three projections and the rotary embedding of q and k in one kernel (tc_f32_bf16w_qkv_rope). */
+    @Override
+    public void qkvRope(Activations x, Qkv w, int headDim, int[] positions, float[] invFreq, float concentration,
+                        Activations q, Activations k, Activations v) {
+        DeviceActivations in = act(x), dq = act(q), dk = act(k), dv = act(v);
+        DeviceMatrix wq = (DeviceMatrix) w.q(), wk = (DeviceMatrix) w.k(), wv = (DeviceMatrix) w.v();
+        for (DeviceMatrix m : new DeviceMatrix[] {wq, wk, wv}) shape("qkv x", in, in.rows(), m.cols());
+        shape("qkv q", dq, in.rows(), wq.rows());
+        shape("qkv k", dk, in.rows(), wk.rows());
+        shape("qkv v", dv, in.rows(), wv.rows());
+        if (positions.length != in.rows() || invFreq.length != headDim / 2 || headDim % 2 != 0 || wq.rows() % headDim != 0
+                || wk.rows() % headDim != 0)
+            throw new IllegalArgumentException("qkvRope: " + in.rows() + " tokens, " + positions.length + " positions, head dim "
+                    + headDim + ", " + invFreq.length + " frequencies, q " + wq.rows() + " and k " + wk.rows() + " rows");
+        ctx.qkvRope(in.address(), in.rows(), in.cols(), wq.address(), bias(w.qBias(), wq), wq.rows(), wk.address(),
+                bias(w.kBias(), wk), wk.rows(), wv.address(), bias(w.vBias(), wv), wv.rows(), headDim,
+                indices.ints(positions), indices.floats(invFreq), concentration, dq.address(), dk.address(), dv.address());
+    }
+
+    private static long bias(Vec bias, DeviceMatrix m) {
+        if (bias == null) return 0;
+        if (bias.size() != m.rows())
+            throw new IllegalArgumentException("a bias of " + bias.size() + " for " + m.rows() + " outputs");
+        return ((DeviceVec) bias).address();
+    }
+
     @Override
     public void writeKv(Activations k, Activations v, KvCache cache, int layer, int[] slots) {
         DeviceKvCache c = (DeviceKvCache) cache;

@@ -201,6 +201,36 @@ abstract class CudaOpChecks {
             }
     }
 
+    /** The fused projections against the reference's three linears and two ropes, for q/k/v shapes of gpt-oss's kind. */
+    @Test
+    void qkvWithRopeMatchesTheLinearsAndRopes() {
+        int hidden = 96, headDim = 32;
+        for (int[] heads : new int[][] {{4, 2}, {3, 3}})
+            for (int tokens : new int[] {1, 3, 33}) {
+                int qw = heads[0] * headDim, kvw = heads[1] * headDim;
+                Tensor[] w = {bf16("q", gaussian(qw * hidden, 0.2), qw, hidden), bf16("qb", gaussian(qw, 0.5), qw),
+                        bf16("k", gaussian(kvw * hidden, 0.2), kvw, hidden), bf16("kb", gaussian(kvw, 0.5), kvw),
+                        bf16("v", gaussian(kvw * hidden, 0.2), kvw, hidden), bf16("vb", gaussian(kvw, 0.5), kvw)};
+                float[] x = gaussian(tokens * hidden, 1), invFreq = new float[headDim / 2];
+                for (int i = 0; i < invFreq.length; i++) invFreq[i] = (float) Math.pow(150000, -2.0 * i / headDim);
+                int[] positions = new int[tokens];
+                for (int t = 0; t < tokens; t++) positions[t] = random.nextInt(131072);
+                float[][] want = qkv(ref, w, x, tokens, hidden, headDim, positions, invFreq), got = qkv(cuda, w, x, tokens,
+                        hidden, headDim, positions, invFreq);
+                for (int p = 0; p < 3; p++)
+                    assertClose("qkv " + "qkv".charAt(p) + ", " + heads[0] + "/" + heads[1] + " heads, " + tokens + " tokens",
+                            want[p], got[p]);
+            }
+    }
+
+    private static float[][] qkv(Backend b, Tensor[] w, float[] x, int tokens, int hidden, int headDim, int[] positions,
+                                 float[] invFreq) {
+        Backend.Qkv weights = new Backend.Qkv(b.matrix(w[0]), b.vec(w[1]), b.matrix(w[2]), b.vec(w[3]), b.matrix(w[4]), b.vec(w[5]));
+        Activations q = b.allocate(tokens, w[0].dim(0)), k = b.allocate(tokens, w[2].dim(0)), v = b.allocate(tokens, w[4].dim(0));
+        b.qkvRope(b.upload(x, tokens, hidden), weights, headDim, positions, invFreq, 0.9f, q, k, v);
+        return new float[][] {b.download(q), b.download(k), b.download(v)};
+    }
+
     @Test
     void addIsExact() {
         for (int n : new int[] {1, 37, 10_001}) {
