@@ -28,16 +28,13 @@ f32_bf16w_linear(const float *__restrict__ x, int rows, int in, const uint16_t *
         for (int j = 0; j < kTokenTile; j++) acc[j] = 0.0f;
         if (vectorised) {
             for (int c = lane * 8; c < in; c += 32 * 8) {
-                uint4 packed = tc_load16<uint4>(wrow + c);
-                float wv[8] = {tc_bf16_lo(packed.x), tc_bf16_hi(packed.x), tc_bf16_lo(packed.y), tc_bf16_hi(packed.y),
-                               tc_bf16_lo(packed.z), tc_bf16_hi(packed.z), tc_bf16_lo(packed.w), tc_bf16_hi(packed.w)};
+                float wv[8];
+                tc_bf16x8(tc_load16<uint4>(wrow + c), wv);
 #pragma unroll
                 for (int j = 0; j < kTokenTile; j++) {
                     if (j < tile) {
                         const float *xr = x + (size_t)(t0 + j) * in + c;
-                        float4 a = tc_load16<float4>(xr), b = tc_load16<float4>(xr + 4);
-                        acc[j] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w
-                                + wv[4] * b.x + wv[5] * b.y + wv[6] * b.z + wv[7] * b.w;
+                        acc[j] += tc_dot8(wv, tc_load16<float4>(xr), tc_load16<float4>(xr + 4));
                     }
                 }
             }

@@ -32,20 +32,16 @@ __device__ __forceinline__ void two_rows(const float *__restrict__ x, int in, co
     for (int j = 0; j < kTokenTile; j++) acc_a[j] = acc_b[j] = 0.0f;
     if (vectorised) {
         for (int c = lane * 8; c < in; c += 32 * 8) {
-            uint4 pa = tc_load16<uint4>(wa + c), pb = tc_load16<uint4>(wb + c);
-            float a[8] = {tc_bf16_lo(pa.x), tc_bf16_hi(pa.x), tc_bf16_lo(pa.y), tc_bf16_hi(pa.y),
-                          tc_bf16_lo(pa.z), tc_bf16_hi(pa.z), tc_bf16_lo(pa.w), tc_bf16_hi(pa.w)};
-            float b[8] = {tc_bf16_lo(pb.x), tc_bf16_hi(pb.x), tc_bf16_lo(pb.y), tc_bf16_hi(pb.y),
-                          tc_bf16_lo(pb.z), tc_bf16_hi(pb.z), tc_bf16_lo(pb.w), tc_bf16_hi(pb.w)};
+            float a[8], b[8];
+            tc_bf16x8(tc_load16<uint4>(wa + c), a);
+            tc_bf16x8(tc_load16<uint4>(wb + c), b);
 #pragma unroll
             for (int j = 0; j < kTokenTile; j++) {
                 if (j < tile) {
                     const float *xr = x + (size_t)(t0 + j) * in + c;
                     float4 u = tc_load16<float4>(xr), v = tc_load16<float4>(xr + 4);
-                    acc_a[j] += a[0] * u.x + a[1] * u.y + a[2] * u.z + a[3] * u.w
-                              + a[4] * v.x + a[5] * v.y + a[6] * v.z + a[7] * v.w;
-                    acc_b[j] += b[0] * u.x + b[1] * u.y + b[2] * u.z + b[3] * u.w
-                              + b[4] * v.x + b[5] * v.y + b[6] * v.z + b[7] * v.w;
+                    acc_a[j] += tc_dot8(a, u, v);
+                    acc_b[j] += tc_dot8(b, u, v);
                 }
             }
         }

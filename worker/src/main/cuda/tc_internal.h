@@ -72,6 +72,17 @@ static __device__ __forceinline__ float tc_bf16(uint16_t bits) { return __uint_a
 static __device__ __forceinline__ float tc_bf16_lo(unsigned word) { return __uint_as_float(word << 16); }
 static __device__ __forceinline__ float tc_bf16_hi(unsigned word) { return __uint_as_float(word & 0xffff0000u); }
 
+/* The eight bf16 values of a 16-byte word, in address order. */
+static __device__ __forceinline__ void tc_bf16x8(uint4 packed, float w[8]) {
+    w[0] = tc_bf16_lo(packed.x); w[1] = tc_bf16_hi(packed.x); w[2] = tc_bf16_lo(packed.y); w[3] = tc_bf16_hi(packed.y);
+    w[4] = tc_bf16_lo(packed.z); w[5] = tc_bf16_hi(packed.z); w[6] = tc_bf16_lo(packed.w); w[7] = tc_bf16_hi(packed.w);
+}
+
+/* w[0..8) · (a, b): eight weights against eight consecutive activations. */
+static __device__ __forceinline__ float tc_dot8(const float w[8], float4 a, float4 b) {
+    return w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * b.x + w[5] * b.y + w[6] * b.z + w[7] * b.w;
+}
+
 static __device__ __forceinline__ float tc_warp_sum(float v) {
     for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
     return v;
